@@ -1,0 +1,112 @@
+"""The 智改数转 marketplace: a Flask application built by :func:`create_app`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+
+from flask import Flask, g, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .config import configure
+from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure(app, config)
+    configure_extensions(app)
+    configure_blueprints(app)
+    configure_request_hooks(app)
+    configure_templates(app)
+    configure_errors(app)
+    configure_cli(app)
+    return app
+
+
+def configure_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("请先登录。")
+    login_manager.login_message_category = "warning"
+    login_manager.user_loader(load_user)
+
+
+def load_user(user_id: str):
+    """Load from the cookie's ``id:session_token``; a replaced token ends the session."""
+    from .models import User
+
+    raw_id, _, token = user_id.partition(":")
+    if not raw_id.isdigit():
+        return None
+    user = db.session.get(User, int(raw_id))
+    if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def configure_blueprints(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .main.routes import bp as main_bp
+    from .needs.routes import bp as needs_bp
+    from .packages.routes import bp as packages_bp
+    from .profiles.routes import bp as profiles_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(profiles_bp, url_prefix="/profile")
+    app.register_blueprint(needs_bp, url_prefix="/needs")
+    app.register_blueprint(packages_bp, url_prefix="/packages")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def configure_request_hooks(app: Flask) -> None:
+    from .services.audit import current_origin
+
+    @app.before_request
+    def remember_origin():
+        g.request_id = request.headers.get("X-Request-Id", "")[:32] or secrets.token_hex(8)
+        current_origin.set(request.remote_addr or "")
+
+
+def configure_templates(app: Flask) -> None:
+    from . import templating
+
+    templating.init_app(app)
+
+
+def configure_errors(app: Flask) -> None:
+    from .main import errors
+
+    errors.init_app(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)
+    logging.getLogger("marketplace").setLevel(app.config.get("LOG_LEVEL", "INFO"))

@@ -1,0 +1,59 @@
+"""``python -m marketplace``: migrate, seed when empty, print the demo logins and serve.
+
+The one-command start on the embedded default (SQLite under ``instance/``). Production runs
+gunicorn instead (see the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from flask_migrate import upgrade
+
+from . import create_app
+from .extensions import db
+
+
+def prepare(app) -> dict[str, str]:
+    """Bring the schema up to date and load reference and demo data into an empty database."""
+    from .demo import build_demo
+    from .services.demo import database_is_empty, load_demo
+    from .services.refdata import seed_reference_data
+
+    with app.app_context():
+        upgrade()
+        seed_reference_data()
+        logins = load_demo(build_demo()) if database_is_empty() else {}
+        db.session.commit()
+    return logins
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    app = create_app()
+    prepare(app)
+    from .services.demo import DEMO_PASSWORD
+
+    print(f"\n  智改数转 marketplace: http://{args.host}:{args.port}/")
+    print(f"  database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    print(f"  demo logins (password {DEMO_PASSWORD}):")
+    for email, role in DEMO_LOGINS.items():
+        print(f"    {role:9} {email}")
+    print()
+    app.run(host=args.host, port=args.port, debug=False)
+
+
+DEMO_LOGINS = {
+    "sme@demo.zgsz.cn": "sme",
+    "provider@demo.zgsz.cn": "provider",
+    "province@demo.zgsz.cn": "gov (province)",
+    "city@demo.zgsz.cn": "gov (city)",
+    "county@demo.zgsz.cn": "gov (county)",
+    "admin@demo.zgsz.cn": "admin",
+}
+
+if __name__ == "__main__":
+    main()

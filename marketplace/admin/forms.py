@@ -1,0 +1,35 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from ..forms import NoControlChars
+
+
+class AccountForm(FlaskForm):
+    role = SelectField(
+        _l("角色"),
+        choices=[SelectChoice("gov", _l("政府用户")), SelectChoice("admin", _l("管理员"))],
+        validators=[DataRequired()],
+    )
+    region_code = SelectField(_l("所属地区（政府用户）"), validators=[Optional()])
+    display_name = StringField(_l("姓名 / 部门"), validators=[DataRequired(_l("请填写姓名。")),
+                                                         Length(max=64), NoControlChars()])
+    email = EmailField(_l("邮箱"), validators=[DataRequired(_l("请填写邮箱。")), Length(max=254),
+                                             Email(_l("邮箱格式不正确。"),
+                                                   check_deliverability=False)])
+    password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请填写密码。"))])
+    submit = SubmitField(_l("创建账号"))
+
+
+class RenameForm(FlaskForm):
+    name = StringField(_l("中文名称"), validators=[DataRequired(_l("请填写名称。")),
+                                               Length(max=64), NoControlChars()])
+    name_en = StringField(_l("英文名称"), validators=[Length(max=128), NoControlChars()])
+    submit = SubmitField(_l("保存"))
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for POST buttons, so they carry a CSRF token."""
+
+    submit = SubmitField(_l("确定"))

@@ -1,0 +1,123 @@
+"""Administration: provider verification, accounts and reference data."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import refchoices
+from ..extensions import db
+from ..forms import apply_errors
+from ..models import Provider, Role, User
+from ..pagination import paginate
+from ..services import accounts, profiles, refdata
+from ..services.errors import NotFound, ValidationFailed
+from ..views import role_required, safe_next
+from .forms import AccountForm, RenameForm
+
+bp = Blueprint("admin", __name__)
+
+REFERENCE_KINDS = tuple(refdata.KINDS)
+
+
+@bp.route("/providers")
+@role_required(Role.ADMIN)
+def providers():
+    pending = request.args.get("pending") == "1"
+    query = select(Provider).order_by(Provider.verified, Provider.created_at.desc())
+    if pending:
+        query = query.where(Provider.verified.is_(False))
+    return render_template("admin/providers.html", page=paginate(query), pending=pending)
+
+
+@bp.route("/providers/<int:provider_id>/<any(verify, unverify):action>", methods=["POST"])
+@role_required(Role.ADMIN)
+def verify_provider(provider_id: int, action: str):
+    provider = db.session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound()
+    profiles.verify_provider(current_user, provider, action == "verify")
+    db.session.commit()
+    flash(_("已认证 %(name)s。", name=provider.name) if action == "verify"
+          else _("已取消 %(name)s 的认证。", name=provider.name), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for(".providers"))
+
+
+@bp.route("/users")
+@role_required(Role.ADMIN)
+def users():
+    role = request.args.get("role", "")
+    query = select(User).order_by(User.created_at.desc(), User.id.desc())
+    if role in Role.ALL:
+        query = query.where(User.role == role)
+    return render_template("admin/users.html", page=paginate(query), role=role)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def create_user():
+    form = AccountForm()
+    form.region_code.choices = refchoices.region_filter_choices()
+    if form.validate_on_submit():
+        data = accounts.NewAccount(
+            email=form.email.data, password=form.password.data,
+            display_name=form.display_name.data, role=form.role.data,
+            region_code=form.region_code.data or None,
+        )
+        try:
+            user = accounts.create_account(current_user, data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("账号 %(email)s 已创建。", email=user.email), "success")
+            return redirect(url_for(".users"))
+    return render_template("admin/user_form.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/<any(enable, disable):action>", methods=["POST"])
+@role_required(Role.ADMIN)
+def set_active(user_id: int, action: str):
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    try:
+        accounts.set_user_active(current_user, user, action == "enable")
+    except ValidationFailed as failure:
+        db.session.rollback()
+        for message in failure.errors.values():
+            flash(str(message), "danger")
+    else:
+        db.session.commit()
+        flash(_("账号已启用。") if action == "enable" else _("账号已停用。"), "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/reference/")
+@bp.route("/reference/<kind>")
+@role_required(Role.ADMIN)
+def reference(kind: str = "categories"):
+    rows = refdata.list_kind(kind)
+    return render_template("admin/reference.html", kinds=REFERENCE_KINDS, kind=kind, rows=rows)
+
+
+@bp.route("/reference/<kind>/<code>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def rename(kind: str, code: str):
+    row = next((r for r in refdata.list_kind(kind) if r.code == code), None)
+    if row is None:
+        raise NotFound()
+    form = RenameForm(obj=row)
+    if form.validate_on_submit():
+        try:
+            refdata.rename(current_user, kind, code,
+                           refdata.NameEdit(form.name.data, form.name_en.data or ""))
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for(".reference", kind=kind))
+    return render_template("admin/rename.html", form=form, kind=kind, row=row)

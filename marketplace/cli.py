@@ -1,0 +1,66 @@
+"""Command-line commands: ``flask seed …``, ``flask users create``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+
+seed = AppGroup("seed", help="Load reference data and demo data.")
+users = AppGroup("users", help="Manage accounts.")
+
+
+@seed.command("refdata")
+def seed_refdata():
+    """Insert missing reference data (regions, industries, categories …)."""
+    from .services.refdata import seed_reference_data
+
+    counts = seed_reference_data()
+    db.session.commit()
+    click.echo(", ".join(f"{kind}: {n}" for kind, n in counts.items()))
+
+
+@seed.command("demo")
+@click.option("--force", is_flag=True, help="Load even if the database already has users.")
+def seed_demo(force: bool):
+    """Load the demo companies, packages, needs and logins into an empty database."""
+    from .demo import build_demo
+    from .services.demo import DEMO_PASSWORD, database_is_empty, load_demo
+    from .services.refdata import seed_reference_data
+
+    if not force and not database_is_empty():
+        raise click.ClickException("the database already has users; use --force to add demo data")
+    seed_reference_data()
+    logins = load_demo(build_demo())
+    db.session.commit()
+    for email, role in logins.items():
+        click.echo(f"{role:9} {email} / {DEMO_PASSWORD}")
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--role", type=click.Choice(["sme", "provider", "gov", "admin"]), required=True)
+@click.option("--region", "region_code", help="GB/T 2260 code of a gov user's region.")
+@click.password_option()
+def create_user(email, display_name, role, region_code, password):
+    """Create an account (gov and admin accounts are created this way or by an admin)."""
+    from .services.accounts import NewAccount, create_account
+    from .services.errors import ValidationFailed
+
+    try:
+        user = create_account(None, NewAccount(email, password, display_name, role, region_code))
+    except ValidationFailed as failure:
+        db.session.rollback()
+        raise click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in failure.errors.items())
+        ) from None
+    db.session.commit()
+    click.echo(f"created {user.role} {user.email}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed)
+    app.cli.add_command(users)

@@ -1,0 +1,33 @@
+"""The marketplace's tables, one module per domain; import models from here."""
+
+from .accounts import Role, User
+from .audit import AuditEntry
+from .needs import Need, NeedStatus, Visibility
+from .packages import Deployment, Package, PackageCase, PackageStatus, PriceUnit
+from .profiles import Enterprise, Provider, ProviderKind, Standing, Tier
+from .refdata import Category, Cluster, Industry, Region, ScenarioLevel, SizeClass
+
+__all__ = [
+    "AuditEntry",
+    "Category",
+    "Cluster",
+    "Deployment",
+    "Enterprise",
+    "Industry",
+    "Need",
+    "NeedStatus",
+    "Package",
+    "PackageCase",
+    "PackageStatus",
+    "PriceUnit",
+    "Provider",
+    "ProviderKind",
+    "Region",
+    "Role",
+    "ScenarioLevel",
+    "SizeClass",
+    "Standing",
+    "Tier",
+    "User",
+    "Visibility",
+]

@@ -1,0 +1,63 @@
+"""Needs (需求) posted by SMEs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._base import TimestampMixin
+from .accounts import User
+from .profiles import Enterprise
+from .refdata import Category, ScenarioLevel
+
+
+class Visibility:
+    PUBLIC = "public"
+    PRIVATE = "private"  # only the providers it engages
+    ALL = (PUBLIC, PRIVATE)
+
+
+class NeedStatus:
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+    ALL = (OPEN, IN_PROGRESS, CLOSED)
+
+
+class Need(TimestampMixin, db.Model):
+    __tablename__ = "needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    scenario_level_code: Mapped[str] = mapped_column(ForeignKey("scenario_levels.code"))
+    budget_min_fen: Mapped[int | None] = mapped_column(BigInteger)
+    budget_max_fen: Mapped[int | None] = mapped_column(BigInteger)
+    desired_start: Mapped[date | None] = mapped_column(Date)
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC)
+    status: Mapped[str] = mapped_column(String(16), default=NeedStatus.OPEN, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    enterprise: Mapped[Enterprise] = relationship()
+    author: Mapped[User | None] = relationship()
+    category: Mapped[Category] = relationship()
+    scenario_level: Mapped[ScenarioLevel] = relationship()
+
+    def is_owned_by(self, user) -> bool:
+        return user.is_authenticated and user.enterprise_id == self.enterprise_id
+
+    def can_edit(self, user) -> bool:
+        return self.is_owned_by(user)
+
+    def can_view(self, user) -> bool:
+        if not user.is_authenticated:
+            return False
+        if self.is_owned_by(user) or user.is_admin or user.governs(self.enterprise.county):
+            return True
+        return self.visibility == Visibility.PUBLIC

@@ -1,0 +1,116 @@
+"""The SME's enterprise profile and the provider's profile."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import refchoices as choices
+from ..extensions import db
+from ..forms import apply_errors
+from ..models import Enterprise, Provider
+from ..services import profiles
+from ..services.errors import NotFound, ValidationFailed
+from ..services.packages import PackageFilters, visible_packages
+from .forms import EnterpriseForm, ProviderForm
+
+bp = Blueprint("profiles", __name__)
+
+
+@bp.route("/")
+@login_required
+def mine():
+    if current_user.is_sme and current_user.enterprise:
+        return redirect(url_for(".enterprise", enterprise_id=current_user.enterprise_id))
+    if current_user.is_provider and current_user.provider:
+        return redirect(url_for(".provider", provider_id=current_user.provider_id))
+    if current_user.is_sme or current_user.is_provider:
+        return redirect(url_for(".edit"))
+    return render_template("profiles/account.html")
+
+
+@bp.route("/edit", methods=["GET", "POST"])
+@login_required
+def edit():
+    if current_user.is_sme:
+        return _edit_enterprise()
+    if current_user.is_provider:
+        return _edit_provider()
+    abort(403)
+
+
+def _edit_enterprise():
+    enterprise = current_user.enterprise
+    form = EnterpriseForm(obj=enterprise)
+    if enterprise is not None and not form.is_submitted():
+        form.county_code.data = enterprise.county.code
+        form.chain_leader_id.data = str(enterprise.chain_leader_id or "")
+    choices.fill_enterprise_form(form, exclude_id=getattr(enterprise, "id", None))
+    if form.validate_on_submit():
+        data = profiles.EnterpriseData(
+            name=form.name.data, credit_code=form.credit_code.data,
+            employees=form.employees.data, revenue_wan=form.revenue_wan.data,
+            county_code=form.county_code.data, industry_code=form.industry_code.data,
+            cluster_code=form.cluster_code.data or None,
+            chain_leader_id=int(form.chain_leader_id.data) if form.chain_leader_id.data else None,
+        )
+        try:
+            saved = profiles.save_enterprise(current_user, data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("企业信息已保存，规模类型：%(size)s。", size=saved.size_class.label), "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("profiles/edit_enterprise.html", form=form, enterprise=enterprise)
+
+
+def _edit_provider():
+    provider = current_user.provider
+    form = ProviderForm(obj=provider)
+    if provider is not None and not form.is_submitted():
+        form.region_codes.data = [r.code for r in provider.regions_served]
+        form.lead_enterprise_id.data = str(provider.lead_enterprise_id or "")
+    choices.fill_provider_form(form)
+    if form.validate_on_submit():
+        data = profiles.ProviderData(
+            name=form.name.data, credit_code=form.credit_code.data, kind=form.kind.data,
+            tier=form.tier.data, description=form.description.data or "",
+            contact_name=form.contact_name.data or "", phone=form.phone.data or "",
+            region_codes=tuple(form.region_codes.data),
+            lead_enterprise_id=(int(form.lead_enterprise_id.data)
+                                if form.lead_enterprise_id.data else None),
+        )
+        try:
+            saved = profiles.save_provider(current_user, data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            if not saved.verified:
+                flash(_("服务商信息已保存，等待管理员认证；认证通过前方案包不会公开。"), "info")
+            else:
+                flash(_("服务商信息已保存。"), "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("profiles/edit_provider.html", form=form, provider=provider)
+
+
+@bp.route("/enterprise/<int:enterprise_id>")
+@login_required
+def enterprise(enterprise_id: int):
+    found = db.session.get(Enterprise, enterprise_id)
+    if found is None or not found.can_view(current_user):
+        raise NotFound()
+    return render_template("profiles/enterprise.html", enterprise=found)
+
+
+@bp.route("/provider/<int:provider_id>")
+def provider(provider_id: int):
+    found = db.session.get(Provider, provider_id)
+    if found is None or not found.can_view(current_user):
+        raise NotFound()
+    packages = db.session.scalars(
+        visible_packages(current_user, PackageFilters(provider_id=provider_id))
+    ).all()
+    return render_template("profiles/provider.html", provider=found, packages=packages)

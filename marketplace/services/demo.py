@@ -1,0 +1,115 @@
+"""Loading the demo content of :mod:`marketplace.demo` into an empty database."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import (
+    Enterprise,
+    Industry,
+    Need,
+    Package,
+    PackageCase,
+    Provider,
+    Region,
+    Role,
+    ScenarioLevel,
+    User,
+)
+from ..models._base import utcnow
+from .accounts import hash_password
+from .profiles import classify_size
+
+DEMO_PASSWORD = "zgsz-demo-2026"
+
+
+def database_is_empty() -> bool:
+    return not db.session.scalar(select(func.count()).select_from(User))
+
+
+def load_demo(content) -> dict[str, str]:
+    """Insert ``content`` (a :class:`marketplace.demo.DemoContent`); returns the demo logins."""
+    regions = {r.code: r for r in db.session.scalars(select(Region))}
+    levels = {s.code: s for s in db.session.scalars(select(ScenarioLevel))}
+    industries = {i.code: i for i in db.session.scalars(select(Industry))}
+    now = utcnow()
+
+    def enterprise(row, leader=False):
+        return Enterprise(
+            name=row["name"], credit_code=row["credit_code"], employees=row["employees"],
+            revenue_wan=row["revenue_wan"], county=regions[row["county_code"]],
+            size_class=classify_size(row["employees"], row["revenue_wan"]),
+            industry_code=row["industry_code"], cluster_code=row.get("cluster_code"),
+            is_chain_leader=leader,
+        )
+
+    leaders = {row["key"]: enterprise(row, leader=True) for row in content.chain_leaders}
+    smes = {}
+    for row in content.smes:
+        smes[row["key"]] = enterprise(row)
+        smes[row["key"]].chain_leader = leaders.get(row.get("chain_leader_key"))
+    providers = {}
+    for row in content.providers:
+        providers[row["key"]] = Provider(
+            name=row["name"], credit_code=row["credit_code"], kind=row["kind"],
+            tier=row["tier"], description=row["description"],
+            contact_name=row["contact_name"], phone=row["phone"],
+            lead_enterprise=leaders.get(row.get("lead_key")), verified=row["verified"],
+            verified_at=now if row["verified"] else None,
+            regions_served=[regions[c] for c in row["regions_served"]],
+        )
+    db.session.add_all([*leaders.values(), *smes.values(), *providers.values()])
+    for row in content.packages:
+        published = row["status"] == "published"
+        db.session.add(Package(
+            provider=providers[row["provider_key"]], title=row["title"],
+            summary=row["summary"], description=row["description"],
+            category_code=row["category"], deployment=row["deployment"],
+            price_fen=row["price_fen"], price_unit=row["price_unit"],
+            delivery_days=row["delivery_days"], free_trial=row["free_trial"],
+            status=row["status"], published_at=now if published else None,
+            scenario_levels=[levels[c] for c in row["scenario_levels"]],
+            industries=[industries[c] for c in row["industries"]],
+            cases=[PackageCase(title=c["title"], customer=c["customer"], content=c["content"],
+                               sort=i) for i, c in enumerate(row["cases"])],
+        ))
+    for row in content.needs:
+        created = now - timedelta(days=row["created_days_ago"])
+        db.session.add(Need(
+            enterprise=smes[row["sme_key"]], title=row["title"],
+            description=row["description"], category_code=row["category"],
+            scenario_level_code=row["scenario_level"], budget_min_fen=row["budget_min_fen"],
+            budget_max_fen=row["budget_max_fen"],
+            desired_start=date.fromisoformat(row["desired_start"]) if row["desired_start"]
+            else None,
+            visibility=row["visibility"], status=row["status"],
+            closed_at=created if row["status"] == "closed" else None,
+            created_at=created, updated_at=created,
+        ))
+    db.session.flush()
+    return _demo_users(smes, providers, content)
+
+
+def _demo_users(smes, providers, content) -> dict[str, str]:
+    """One login per role, tied together so the demo tells one story."""
+    sme = next(smes[r["key"]] for r in content.smes if r.get("chain_leader_key"))
+    platform = next(p for p in providers.values()
+                    if p.lead_enterprise is sme.chain_leader and p.verified)
+    county = sme.county
+    password = hash_password(DEMO_PASSWORD)  # one hash: hashing is slow on purpose
+    specs = [
+        ("sme@demo.zgsz.cn", "张敏（企业）", Role.SME, {"enterprise": sme}),
+        ("provider@demo.zgsz.cn", "李工（服务商）", Role.PROVIDER, {"provider": platform}),
+        ("province@demo.zgsz.cn", "省工信厅", Role.GOV, {"region": county.parent.parent}),
+        ("city@demo.zgsz.cn", f"{county.parent.name}工信局", Role.GOV, {"region": county.parent}),
+        ("county@demo.zgsz.cn", f"{county.name}工信局", Role.GOV, {"region": county}),
+        ("admin@demo.zgsz.cn", "平台管理员", Role.ADMIN, {}),
+    ]
+    for email, name, role, links in specs:
+        db.session.add(User(email=email, display_name=name, role=role,
+                            password_hash=password, **links))
+    db.session.flush()
+    return {email: role for email, _, role, _ in specs}

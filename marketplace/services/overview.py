@@ -1,0 +1,101 @@
+"""What each role's dashboard shows: counts and the next things to do."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Enterprise, Need, NeedStatus, Package, PackageStatus, Provider, User
+from .accounts import count_users_by_role
+from .packages import public_packages
+from .profiles import providers_awaiting_verification
+from .regions import region_ids_governed
+
+
+def _count(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def sme_overview(user: User) -> dict:
+    if user.enterprise_id is None:
+        return {"needs_by_status": {}, "recent_needs": [], "new_packages": []}
+    rows = db.session.execute(
+        select(Need.status, func.count()).where(Need.enterprise_id == user.enterprise_id)
+        .group_by(Need.status)
+    )
+    recent = db.session.scalars(
+        select(Need).where(Need.enterprise_id == user.enterprise_id)
+        .order_by(Need.created_at.desc()).limit(5)
+    ).all()
+    packages = db.session.scalars(
+        public_packages().where(Package.category_code.in_({n.category_code for n in recent}))
+        .order_by(Package.published_at.desc()).limit(6)
+    ).all()
+    return {"needs_by_status": dict(rows.all()), "recent_needs": recent, "new_packages": packages}
+
+
+def provider_overview(user: User) -> dict:
+    if user.provider_id is None:
+        return {"packages_by_status": {}, "recent_packages": [], "open_needs": []}
+    rows = db.session.execute(
+        select(Package.status, func.count()).where(Package.provider_id == user.provider_id)
+        .group_by(Package.status)
+    )
+    recent = db.session.scalars(
+        select(Package).where(Package.provider_id == user.provider_id)
+        .order_by(Package.updated_at.desc()).limit(5)
+    ).all()
+    categories = {p.category_code for p in recent}
+    needs = db.session.scalars(
+        select(Need).where(Need.status == NeedStatus.OPEN, Need.visibility == "public",
+                           Need.category_code.in_(categories))
+        .order_by(Need.created_at.desc()).limit(6)
+    ).all()
+    return {"packages_by_status": dict(rows.all()), "recent_packages": recent,
+            "open_needs": needs}
+
+
+def gov_overview(user: User) -> dict:
+    governed = region_ids_governed(user)
+    in_region = Enterprise.county_id.in_(governed)
+    needs = select(Need).join(Need.enterprise).where(in_region)
+    return {
+        "enterprises": _count(select(Enterprise).where(in_region, ~Enterprise.is_chain_leader)),
+        "needs": _count(needs),
+        "open_needs": _count(needs.where(Need.status == NeedStatus.OPEN)),
+        "providers_serving": _count(
+            select(Provider).where(Provider.verified,
+                                   Provider.regions_served.any(
+                                       _region_or_ancestor(user, governed)))
+        ),
+        "recent_needs": db.session.scalars(needs.order_by(Need.created_at.desc()).limit(8)).all(),
+    }
+
+
+def _region_or_ancestor(user: User, governed: set[int]):
+    """A provider serves the official's area if it serves a region in it or above it."""
+    from ..models import Region
+
+    above = {r.id for r in user.region.ancestors_and_self()} if user.region else set()
+    return Region.id.in_(governed | above)
+
+
+def admin_overview() -> dict:
+    return {
+        "users_by_role": count_users_by_role(),
+        "awaiting": providers_awaiting_verification()[:10],
+        "packages_published": _count(select(Package).where(
+            Package.status == PackageStatus.PUBLISHED)),
+        "needs_open": _count(select(Need).where(Need.status == NeedStatus.OPEN)),
+    }
+
+
+def landing() -> dict:
+    return {
+        "packages": db.session.scalars(
+            public_packages().order_by(Package.published_at.desc()).limit(6)
+        ).all(),
+        "package_count": _count(public_packages()),
+        "provider_count": _count(select(Provider).where(Provider.verified)),
+        "need_count": _count(select(Need)),
+    }

@@ -1,0 +1,48 @@
+"""Region lookups and the scope of a government official."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Region, User
+
+
+def region_by_code(code: str) -> Region | None:
+    return db.session.scalar(select(Region).where(Region.code == code))
+
+
+def region_ids_for_code(code: str) -> set[int]:
+    """The ids of the region with ``code`` and every region below it."""
+    region = region_by_code(code)
+    return region.subtree_ids() if region else set()
+
+
+def region_ids_governed(user: User) -> set[int]:
+    """The ids of the official's region and every region below it (empty for non-officials)."""
+    if not user.is_gov or user.region is None:
+        return set()
+    return user.region.subtree_ids()
+
+
+def counties() -> list[Region]:
+    return list(
+        db.session.scalars(select(Region).where(Region.level == "county").order_by(Region.sort))
+    )
+
+
+def region_choices(levels: tuple[str, ...] = ("province", "city", "county")) -> list[Region]:
+    """Regions in tree order (province, each city followed by its counties)."""
+    regions = db.session.scalars(select(Region).order_by(Region.sort)).all()
+    roots = [r for r in regions if r.parent_id is None]
+    ordered: list[Region] = []
+
+    def walk(region: Region) -> None:
+        if region.level in levels:
+            ordered.append(region)
+        for child in region.children:
+            walk(child)
+
+    for root in roots:
+        walk(root)
+    return ordered

@@ -1,0 +1,87 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, current_app, request
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+# Labels of the fixed codes (reference data tables carry their own names).
+LABELS = {
+    "role": {"sme": _l("企业用户"), "provider": _l("服务商用户"), "gov": _l("政府用户"),
+             "admin": _l("管理员")},
+    "tier": {"enterprise": _l("企业级"), "industry": _l("行业级"), "regional": _l("区域级"),
+             "provincial_cross": _l("省级双跨"), "national_specialized": _l("国家级特色专业型"),
+             "national_cross": _l("国家级双跨")},
+    "kind": {"platform": _l("平台企业"), "service": _l("服务商"), "software": _l("软件企业")},
+    "deployment": {"saas": _l("SaaS 云服务"), "private": _l("私有化部署"),
+                   "hybrid": _l("混合部署")},
+    "price_unit": {"per_year": _l("元/年"), "per_month": _l("元/月"), "per_set": _l("元/套"),
+                   "per_device": _l("元/台"), "per_project": _l("元/项目")},
+    "need_status": {"open": _l("征集中"), "in_progress": _l("实施中"), "closed": _l("已关闭")},
+    "package_status": {"draft": _l("草稿"), "published": _l("已发布"), "archived": _l("已归档")},
+    "visibility": {"public": _l("公开"), "private": _l("仅对接的服务商可见")},
+    "standing": {"normal": _l("正常"), "preferred": _l("优选"), "eliminated": _l("淘汰")},
+    "region_level": {"province": _l("省"), "city": _l("设区市"), "county": _l("县（市、区）")},
+}
+
+
+def label(value: str | None, kind: str) -> str:
+    return str(LABELS[kind].get(value, value or ""))
+
+
+def money(fen: int | None) -> str:
+    """``123456`` fen → ``¥1,234.56``; whole yuan shown without decimals."""
+    if fen is None:
+        return ""
+    yuan, cents = divmod(abs(fen), 100)
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{yuan:,}" + (f".{cents:02d}" if cents else "")
+
+
+def budget(low: int | None, high: int | None) -> str:
+    if low is None and high is None:
+        return str(_l("面议"))
+    if low is None:
+        return str(_l("不超过 %(v)s", v=money(high)))
+    if high is None:
+        return str(_l("%(v)s 以上", v=money(low)))
+    return f"{money(low)} – {money(high)}"
+
+
+def when(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "yyyy-MM-dd HH:mm")
+    return format_date(value, "yyyy-MM-dd")
+
+
+def nl2br(text: str) -> Markup:
+    escaped = Markup.escape(text or "")
+    return Markup("<br>").join(escaped.split("\n"))
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments replaced (for pagination and filters)."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items() if v is not None})
+    from flask import url_for
+
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(money=money, when=when, nl2br=nl2br)
+    app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with)
+
+    @app.context_processor
+    def inject_locale():
+        locale = get_locale()
+        return {
+            "current_locale": str(locale) if locale else "zh_CN",
+            "languages": current_app.config["LANGUAGES"],
+        }

@@ -1,0 +1,241 @@
+"""Fixtures: an app per test on SQLite (always) and PostgreSQL (when TEST_DATABASE_URL is set).
+
+The schema is built once per backend by the Alembic migrations, with reference data; after each
+test every other table is emptied, so tests see a clean database with real commits (needed for
+concurrency tests) and no test depends on another.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from marketplace import create_app, creditcode
+from marketplace.extensions import db
+from marketplace.models import (
+    Enterprise,
+    Need,
+    Package,
+    PackageStatus,
+    Provider,
+    Region,
+    Role,
+    User,
+)
+from marketplace.services.accounts import hash_password
+from marketplace.services.profiles import classify_size
+from marketplace.services.refdata import seed_reference_data
+
+REFERENCE_TABLES = {
+    "regions", "industries", "clusters", "cluster_industries", "categories",
+    "scenario_levels", "size_classes", "alembic_version",
+}
+PASSWORD = "correct-horse-42"
+FAST_HASH = "pbkdf2:sha256:1000"  # tests only; production uses scrypt N=2^17
+
+
+def test_config(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": FAST_HASH,
+        "SERVER_NAME": "localhost",
+    }
+
+
+def _reset_postgres(app) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (set by .ci/run)")
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+    app = create_app(test_config(url))
+    with app.app_context():
+        if request.param == "postgresql":
+            _reset_postgres(app)
+        upgrade()
+        seed_reference_data()
+        db.session.commit()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(test_config(database_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                if table.name not in REFERENCE_TABLES:
+                    conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call services directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def region(code: str) -> Region:
+    return db.session.scalar(db.select(Region).where(Region.code == code))
+
+
+@pytest.fixture
+def make_enterprise(app) -> Callable[..., _Loaded]:
+    rng = random.Random(7)
+
+    def make(county: str = "320505", name: str = "苏州测试精密机械有限公司", **fields):
+        with app.app_context():
+            values = dict(employees=80, revenue_wan=5000, industry_code="C34",
+                          cluster_code="high_end_equipment")
+            values.update(fields)
+            enterprise = Enterprise(
+                name=name, credit_code=creditcode.generate(rng, county[:4] + "00"),
+                county=region(county),
+                size_class=classify_size(values["employees"], values["revenue_wan"]), **values,
+            )
+            db.session.add(enterprise)
+            db.session.commit()
+            return _Loaded(Enterprise, enterprise.id)
+
+    return make
+
+
+@pytest.fixture
+def make_provider(app) -> Callable[..., _Loaded]:
+    rng = random.Random(11)
+
+    def make(name: str = "江苏测试工业互联网有限公司", verified: bool = True,
+             regions: tuple[str, ...] = ("320000",), **fields) -> int:
+        with app.app_context():
+            values = dict(kind="platform", tier="regional")
+            values.update(fields)
+            provider = Provider(name=name, credit_code=creditcode.generate(rng, "320100"),
+                                verified=verified,
+                                regions_served=[region(code) for code in regions], **values)
+            db.session.add(provider)
+            db.session.commit()
+            return provider.id
+
+    def make_and_load(*args, **kwargs) -> _Loaded:
+        provider_id = make(*args, **kwargs)
+        return _Loaded(Provider, provider_id)
+
+    return make_and_load
+
+
+class _Loaded:
+    """A handle with the id of an object made in another session; ``.id`` is all tests need."""
+
+    def __init__(self, model, object_id: int):
+        self.model, self.id = model, object_id
+
+
+@pytest.fixture
+def make_user(app, make_enterprise, make_provider) -> Callable[..., _Loaded]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = Role.SME, email: str | None = None, *, company=True,
+             region_code: str | None = None, enterprise_id=None, provider_id=None,
+             **fields) -> _Loaded:
+        n = next(counter)
+        if role == Role.SME and company and enterprise_id is None:
+            enterprise_id = make_enterprise(name=f"测试企业{n}有限公司").id
+        if role == Role.PROVIDER and company and provider_id is None:
+            provider_id = make_provider(name=f"测试服务商{n}有限公司").id
+        with app.app_context():
+            user = User(
+                email=email or f"{role}{n}@example.com", display_name=f"用户{n}", role=role,
+                password_hash=hash_password(PASSWORD), enterprise_id=enterprise_id,
+                provider_id=provider_id,
+                region=region(region_code) if region_code else None, **fields,
+            )
+            db.session.add(user)
+            db.session.commit()
+            return _Loaded(User, user.id)
+
+    return make
+
+
+@pytest.fixture
+def make_need(app):
+    def make(enterprise_id: int, title: str = "设备联网采集数据", **fields) -> int:
+        with app.app_context():
+            values = dict(description="车间二十台注塑机想联网，实时看到开机率和停机原因。",
+                          category_code="device_monitoring", scenario_level_code="workshop",
+                          visibility="public", status="open")
+            values.update(fields)
+            need = Need(enterprise_id=enterprise_id, title=title, **values)
+            db.session.add(need)
+            db.session.commit()
+            return need.id
+
+    return make
+
+
+@pytest.fixture
+def make_package(app):
+    def make(provider_id: int, title: str = "设备联网快速上云包",
+             status: str = PackageStatus.PUBLISHED, **fields) -> int:
+        with app.app_context():
+            values = dict(summary="三天接入，实时看开机率", category_code="device_monitoring",
+                          description="边缘网关接入主流 PLC 与数控系统，云端看板展示稼动率。",
+                          deployment="saas", price_fen=1_280_000, price_unit="per_year",
+                          delivery_days=7)
+            values.update(fields)
+            package = Package(provider_id=provider_id, title=title, status=status, **values)
+            db.session.add(package)
+            db.session.commit()
+            return package.id
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client, app):
+        self._client, self._app = client, app
+
+    def login(self, user_or_email, password: str = PASSWORD):
+        email = user_or_email if isinstance(user_or_email, str) else self.email_of(user_or_email)
+        return self._client.post("/auth/login", data={"email": email, "password": password})
+
+    def email_of(self, user) -> str:
+        with self._app.app_context():
+            return db.session.get(User, user.id).email
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client, app):
+    return AuthActions(client, app)
