@@ -12,6 +12,8 @@ from wtforms.validators import ValidationError
 from .services.errors import ValidationFailed
 
 MAX_YUAN = Decimal("100000000")
+# WTForms' own Chinese catalogue leaves the multiple-choice message untranslated.
+INVALID_CHOICE = _l("不是有效的选择。")
 
 
 class YuanField(StringField):

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import LengthChars, NoControlChars, YuanField
+from ..forms import INVALID_CHOICE, LengthChars, NoControlChars, YuanField
 from ..services.packages import (
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
@@ -47,10 +47,13 @@ class PackageForm(FlaskForm):
     category_code = SelectField(_l("解决方案类别"),
                                 validators=[DataRequired(_l("请选择解决方案类别。"))])
     scenario_level_codes = SelectMultipleField(
-        _l("适用场景层级"), validators=[DataRequired(_l("请至少选择一个场景层级。"))]
+        _l("适用场景层级"), invalid_choice_message=INVALID_CHOICE,
+        validators=[DataRequired(_l("请至少选择一个场景层级。"))],
     )
-    industry_codes = SelectMultipleField(_l("适用行业"), validators=[Optional()],
-                                         description=_l("不选表示适用于所有制造业行业。"))
+    industry_codes = SelectMultipleField(
+        _l("适用行业"), invalid_choice_message=INVALID_CHOICE, validators=[Optional()],
+        description=_l("不选表示适用于所有制造业行业。"),
+    )
     deployment = SelectField(_l("部署方式"), validators=[DataRequired(_l("请选择部署方式。"))])
     price_fen = YuanField(_l("价格（元）"))
     price_unit = SelectField(_l("计价单位"), validators=[DataRequired(_l("请选择计价单位。"))])

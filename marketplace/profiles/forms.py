@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from ..forms import NoControlChars
+from ..forms import INVALID_CHOICE, NoControlChars
 
 CREDIT_CODE_HELP = _l("18 位，见营业执照。")
 CREDIT_CODE_LENGTH = _l("统一社会信用代码应为 18 位。")
@@ -50,7 +50,7 @@ class ProviderForm(FlaskForm):
                                           Length(max=18, message=CREDIT_CODE_LENGTH)])
     kind = SelectField(_l("单位类型"), validators=[DataRequired(_l("请选择单位类型。"))])
     tier = SelectField(_l("平台等级"), validators=[DataRequired(_l("请选择平台等级。"))])
-    region_codes = SelectMultipleField(_l("服务地区"),
+    region_codes = SelectMultipleField(_l("服务地区"), invalid_choice_message=INVALID_CHOICE,
                                        description=_l("可多选；选择江苏省表示全省。"),
                                        validators=[DataRequired(_l("请至少选择一个服务地区。"))])
     lead_enterprise_id = SelectField(_l("链主平台"), validators=[Optional()],

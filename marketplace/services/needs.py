@@ -74,7 +74,7 @@ def create_need(actor: User, data: NeedData) -> Need:
     if not actor.is_sme or actor.enterprise is None:
         raise NotAllowed(_l("请先以企业用户身份填写企业信息，再发布需求。"))
     _check(data)
-    need = Need(enterprise=actor.enterprise, author=actor, status=NeedStatus.OPEN)
+    need = Need(enterprise_id=actor.enterprise_id, author_id=actor.id, status=NeedStatus.OPEN)
     _apply(need, data)
     db.session.add(need)
     db.session.flush()

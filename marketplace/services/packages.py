@@ -125,7 +125,7 @@ def create_package(actor: User, data: PackageData) -> Package:
     if not actor.is_provider or actor.provider is None:
         raise NotAllowed(_l("请先以服务商身份填写服务商信息，再发布解决方案包。"))
     _check(data)
-    package = Package(provider=actor.provider, status=PackageStatus.DRAFT)
+    package = Package(provider_id=actor.provider_id, status=PackageStatus.DRAFT)
     _apply(package, data)
     db.session.add(package)
     db.session.flush()

@@ -1,0 +1,123 @@
+"""Who may see or change what: one row per endpoint and object, one column per role.
+
+404 where one may not know the object exists, 403 where one may know but not act, 302 where
+the login page (anonymous) or the next page (an allowed action) follows. A new endpoint without
+a row here fails ``test_every_endpoint_has_rows``.
+"""
+
+import pytest
+
+from marketplace.extensions import db
+from marketplace.models import User
+
+ROLES = ("anon", "sme", "sme_other", "provider", "provider_other", "gov_county",
+         "gov_other_county", "gov_city", "admin")
+
+
+def row(anon, sme, sme_other, provider, provider_other, gov_county, gov_other_county, gov_city,
+        admin):
+    return dict(zip(ROLES, (anon, sme, sme_other, provider, provider_other, gov_county,
+                            gov_other_county, gov_city, admin), strict=True))
+
+
+ALL_200 = row(*[200] * 9)
+LOGGED_IN_200 = row(302, *[200] * 8)
+ADMIN_ONLY = row(302, 403, 403, 403, 403, 403, 403, 403, 200)
+ADMIN_ACTS = row(302, 403, 403, 403, 403, 403, 403, 403, 302)
+PROVIDER_ONLY = row(302, 403, 403, 200, 200, 403, 403, 403, 403)
+PRIVATE_NEED_VIEW = row(302, 200, 404, 404, 404, 200, 404, 200, 200)
+
+# (endpoint, method, path, expected by role); {placeholders} come from the world fixture.
+TABLE = [
+    ("main.index", "GET", "/", ALL_200),
+    ("main.dashboard", "GET", "/dashboard", LOGGED_IN_200),
+    ("main.set_language", "POST", "/lang/en", row(*[302] * 9)),
+    ("auth.login", "GET", "/auth/login", row(200, *[302] * 8)),
+    ("auth.register", "GET", "/auth/register", row(200, *[302] * 8)),
+    ("auth.logout", "POST", "/auth/logout", row(*[302] * 9)),
+    ("auth.change_password", "GET", "/auth/password", LOGGED_IN_200),
+    ("profiles.mine", "GET", "/profile/", row(302, 302, 302, 302, 302, 200, 200, 200, 200)),
+    ("profiles.edit", "GET", "/profile/edit", row(302, 200, 200, 200, 200, 403, 403, 403, 403)),
+    ("profiles.enterprise", "GET", "/profile/enterprise/{enterprise}", PRIVATE_NEED_VIEW),
+    ("profiles.provider", "GET", "/profile/provider/{provider}", ALL_200),
+    ("profiles.provider", "GET", "/profile/provider/{unverified_provider}",
+     row(404, 404, 404, 404, 404, 200, 200, 200, 200)),
+    ("needs.index", "GET", "/needs/", LOGGED_IN_200),
+    ("needs.create", "GET", "/needs/new", row(302, 200, 200, 403, 403, 403, 403, 403, 403)),
+    ("needs.detail", "GET", "/needs/{private_need}", PRIVATE_NEED_VIEW),
+    ("needs.detail", "GET", "/needs/{public_need}", LOGGED_IN_200),
+    ("needs.edit", "GET", "/needs/{private_need}/edit",
+     row(302, 200, 404, 404, 404, 403, 404, 403, 403)),
+    ("needs.edit", "GET", "/needs/{public_need}/edit",
+     row(302, 200, 403, 403, 403, 403, 403, 403, 403)),
+    ("needs.change_status", "POST", "/needs/{private_need}/close",
+     row(302, 302, 404, 404, 404, 403, 404, 403, 403)),
+    ("needs.change_status", "POST", "/needs/{public_need}/close",
+     row(302, 302, 403, 403, 403, 403, 403, 403, 403)),
+    ("packages.index", "GET", "/packages/", ALL_200),
+    ("packages.mine", "GET", "/packages/mine", PROVIDER_ONLY),
+    ("packages.create", "GET", "/packages/new", PROVIDER_ONLY),
+    ("packages.detail", "GET", "/packages/{published}", ALL_200),
+    ("packages.detail", "GET", "/packages/{draft}", row(404, 404, 404, 200, 404, 404, 404, 404,
+                                                         200)),
+    ("packages.edit", "GET", "/packages/{published}/edit",
+     row(302, 403, 403, 200, 403, 403, 403, 403, 403)),
+    ("packages.edit", "GET", "/packages/{draft}/edit",
+     row(302, 403, 403, 200, 404, 403, 403, 403, 403)),
+    ("packages.change_status", "POST", "/packages/{draft}/publish",
+     row(302, 403, 403, 302, 404, 403, 403, 403, 403)),
+    ("packages.change_status", "POST", "/packages/{published}/archive",
+     row(302, 403, 403, 302, 403, 403, 403, 403, 403)),
+    ("admin.providers", "GET", "/admin/providers", ADMIN_ONLY),
+    ("admin.verify_provider", "POST", "/admin/providers/{unverified_provider}/verify", ADMIN_ACTS),
+    ("admin.users", "GET", "/admin/users", ADMIN_ONLY),
+    ("admin.create_user", "GET", "/admin/users/new", ADMIN_ONLY),
+    ("admin.set_active", "POST", "/admin/users/{sme_other_user}/disable", ADMIN_ACTS),
+    ("admin.reference", "GET", "/admin/reference/industries", ADMIN_ONLY),
+    ("admin.rename", "GET", "/admin/reference/industries/C34", ADMIN_ONLY),
+]
+FRAMEWORK_ENDPOINTS = {"static", "bootstrap.static"}
+
+
+@pytest.fixture
+def world(app, make_user, make_provider, make_need, make_package):
+    users = {
+        "sme": make_user(), "sme_other": make_user(),
+        "provider": make_user(role="provider"), "provider_other": make_user(role="provider"),
+        "gov_county": make_user(role="gov", region_code="320505"),
+        "gov_other_county": make_user(role="gov", region_code="320506"),
+        "gov_city": make_user(role="gov", region_code="320500"),
+        "admin": make_user(role="admin"),
+    }
+    with app.app_context():
+        enterprise = db.session.get(User, users["sme"].id).enterprise_id
+        provider = db.session.get(User, users["provider"].id).provider_id
+    ids = {
+        "enterprise": enterprise, "provider": provider,
+        "unverified_provider": make_provider(name="未认证服务商", verified=False).id,
+        "private_need": make_need(enterprise, visibility="private"),
+        "public_need": make_need(enterprise),
+        "published": make_package(provider),
+        "draft": make_package(provider, status="draft"),
+        "sme_other_user": users["sme_other"].id,
+    }
+    return users, ids
+
+
+CASES = [(endpoint, method, path, role, expected[role])
+         for endpoint, method, path, expected in TABLE for role in ROLES]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "path", "role", "expected"), CASES,
+                         ids=[f"{c[0]}:{c[2]}:{c[3]}" for c in CASES])
+def test_access(client, auth, world, endpoint, method, path, role, expected):
+    users, ids = world
+    if role != "anon":
+        assert auth.login(users[role]).status_code == 302
+    response = client.open(path.format(**ids), method=method)
+    assert response.status_code == expected
+
+
+def test_every_endpoint_has_rows(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - FRAMEWORK_ENDPOINTS
+    assert endpoints == {endpoint for endpoint, *_ in TABLE}
