@@ -35,25 +35,16 @@ def main() -> None:
     args = parser.parse_args()
     app = create_app()
     prepare(app)
-    from .services.demo import DEMO_PASSWORD
+    from .services.demo import DEMO_LOGINS, DEMO_PASSWORD
 
     print(f"\n  智改数转 marketplace: http://{args.host}:{args.port}/")
     print(f"  database: {app.config['SQLALCHEMY_DATABASE_URI']}")
     print(f"  demo logins (password {DEMO_PASSWORD}):")
     for email, role in DEMO_LOGINS.items():
-        print(f"    {role:9} {email}")
+        print(f"    {role:15} {email}")
     print()
     app.run(host=args.host, port=args.port, debug=False)
 
-
-DEMO_LOGINS = {
-    "sme@demo.zgsz.cn": "sme",
-    "provider@demo.zgsz.cn": "provider",
-    "province@demo.zgsz.cn": "gov (province)",
-    "city@demo.zgsz.cn": "gov (city)",
-    "county@demo.zgsz.cn": "gov (county)",
-    "admin@demo.zgsz.cn": "admin",
-}
 
 if __name__ == "__main__":
     main()

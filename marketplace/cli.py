@@ -36,7 +36,7 @@ def seed_demo(force: bool):
     logins = load_demo(build_demo())
     db.session.commit()
     for email, role in logins.items():
-        click.echo(f"{role:9} {email} / {DEMO_PASSWORD}")
+        click.echo(f"{role:15} {email} / {DEMO_PASSWORD}")
 
 
 @users.command("create")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -24,6 +25,15 @@ from .accounts import hash_password
 from .profiles import classify_size
 
 DEMO_PASSWORD = "zgsz-demo-2026"
+# email -> what the login is, as printed at start and in the README
+DEMO_LOGINS = {
+    "sme@demo.zgsz.cn": "sme",
+    "provider@demo.zgsz.cn": "provider",
+    "province@demo.zgsz.cn": "gov (province)",
+    "city@demo.zgsz.cn": "gov (city)",
+    "county@demo.zgsz.cn": "gov (county)",
+    "admin@demo.zgsz.cn": "admin",
+}
 
 
 def database_is_empty() -> bool:
@@ -95,21 +105,23 @@ def load_demo(content) -> dict[str, str]:
 
 def _demo_users(smes, providers, content) -> dict[str, str]:
     """One login per role, tied together so the demo tells one story."""
-    sme = next(smes[r["key"]] for r in content.smes if r.get("chain_leader_key"))
+    need_counts = Counter(row["sme_key"] for row in content.needs)
+    in_chain = [r["key"] for r in content.smes if r.get("chain_leader_key")]
+    sme = smes[max(in_chain, key=lambda key: (need_counts[key], key))]
     platform = next(p for p in providers.values()
                     if p.lead_enterprise is sme.chain_leader and p.verified)
     county = sme.county
     password = hash_password(DEMO_PASSWORD)  # one hash: hashing is slow on purpose
     specs = [
-        ("sme@demo.zgsz.cn", "张敏（企业）", Role.SME, {"enterprise": sme}),
-        ("provider@demo.zgsz.cn", "李工（服务商）", Role.PROVIDER, {"provider": platform}),
-        ("province@demo.zgsz.cn", "省工信厅", Role.GOV, {"region": county.parent.parent}),
-        ("city@demo.zgsz.cn", f"{county.parent.name}工信局", Role.GOV, {"region": county.parent}),
-        ("county@demo.zgsz.cn", f"{county.name}工信局", Role.GOV, {"region": county}),
-        ("admin@demo.zgsz.cn", "平台管理员", Role.ADMIN, {}),
+        ("张敏（企业）", Role.SME, {"enterprise": sme}),
+        ("李工（服务商）", Role.PROVIDER, {"provider": platform}),
+        ("省工信厅", Role.GOV, {"region": county.parent.parent}),
+        (f"{county.parent.name}工信局", Role.GOV, {"region": county.parent}),
+        (f"{county.name}工信局", Role.GOV, {"region": county}),
+        ("平台管理员", Role.ADMIN, {}),
     ]
-    for email, name, role, links in specs:
+    for email, (name, role, links) in zip(DEMO_LOGINS, specs, strict=True):
         db.session.add(User(email=email, display_name=name, role=role,
                             password_hash=password, **links))
     db.session.flush()
-    return {email: role for email, _, role, _ in specs}
+    return DEMO_LOGINS

@@ -1,0 +1,30 @@
+"""The demo data loads into an empty database and every demo login works."""
+
+from marketplace.demo import build_demo
+from marketplace.extensions import db
+from marketplace.models import Need, Package, User
+from marketplace.services.demo import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, load_demo
+
+
+def test_demo_loads_and_every_login_reaches_its_dashboard(app, client):
+    with app.app_context():
+        assert database_is_empty()
+        load_demo(build_demo())
+        db.session.commit()
+        assert db.session.scalar(db.select(db.func.count()).select_from(Package)) >= 200
+        assert db.session.scalar(db.select(db.func.count()).select_from(Need)) == 500
+        sme = db.session.scalar(db.select(User).where(User.email == "sme@demo.zgsz.cn"))
+        assert sme.enterprise.chain_leader is not None
+        provider = db.session.scalar(db.select(User).where(User.role == "provider"))
+        assert provider.provider.lead_enterprise_id == sme.enterprise.chain_leader_id
+    for email in DEMO_LOGINS:
+        response = client.post("/auth/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302
+        assert client.get("/dashboard").status_code == 200
+        client.post("/auth/logout")
+
+
+def test_seed_demo_refuses_a_database_with_users(runner, make_user):
+    make_user()
+    result = runner.invoke(args=["seed", "demo"])
+    assert result.exit_code != 0 and "already has users" in result.output
