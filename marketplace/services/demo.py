@@ -72,15 +72,17 @@ def load_demo(content) -> dict[str, str]:
             regions_served=[regions[c] for c in row["regions_served"]],
         )
     db.session.add_all([*leaders.values(), *smes.values(), *providers.values()])
-    for row in content.packages:
+    for position, row in enumerate(content.packages):
         published = row["status"] == "published"
+        # spread publication over half a year so "newest" means something in the demo
+        published_at = now - timedelta(days=(position * 37) % 180, hours=position % 24)
         db.session.add(Package(
             provider=providers[row["provider_key"]], title=row["title"],
             summary=row["summary"], description=row["description"],
             category_code=row["category"], deployment=row["deployment"],
             price_fen=row["price_fen"], price_unit=row["price_unit"],
             delivery_days=row["delivery_days"], free_trial=row["free_trial"],
-            status=row["status"], published_at=now if published else None,
+            status=row["status"], published_at=published_at if published else None,
             scenario_levels=[levels[c] for c in row["scenario_levels"]],
             industries=[industries[c] for c in row["industries"]],
             cases=[PackageCase(title=c["title"], customer=c["customer"], content=c["content"],
