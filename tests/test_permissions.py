@@ -6,6 +6,7 @@ a row here fails ``test_every_endpoint_has_rows``.
 """
 
 import pytest
+from conftest import AuthActions
 
 from marketplace.extensions import db
 from marketplace.models import User
@@ -104,18 +105,21 @@ def world(app, make_user, make_provider, make_need, make_package):
     return users, ids
 
 
-CASES = [(endpoint, method, path, role, expected[role])
-         for endpoint, method, path, expected in TABLE for role in ROLES]
+def _order(expected: dict) -> list[str]:
+    """Refused roles first, so that a role whose action succeeds cannot change the answer."""
+    return sorted(ROLES, key=lambda role: role != "anon" and expected[role] in (200, 302))
 
 
-@pytest.mark.parametrize(("endpoint", "method", "path", "role", "expected"), CASES,
-                         ids=[f"{c[0]}:{c[2]}:{c[3]}" for c in CASES])
-def test_access(client, auth, world, endpoint, method, path, role, expected):
+@pytest.mark.parametrize(("endpoint", "method", "path", "expected"), TABLE,
+                         ids=[f"{endpoint}:{path}" for endpoint, _, path, _ in TABLE])
+def test_access(app, world, endpoint, method, path, expected):
     users, ids = world
-    if role != "anon":
-        assert auth.login(users[role]).status_code == 302
-    response = client.open(path.format(**ids), method=method)
-    assert response.status_code == expected
+    for role in _order(expected):
+        client = app.test_client()
+        if role != "anon":
+            assert AuthActions(client, app).login(users[role]).status_code == 302
+        response = client.open(path.format(**ids), method=method)
+        assert (role, response.status_code) == (role, expected[role])
 
 
 def test_every_endpoint_has_rows(app):
