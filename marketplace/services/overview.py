@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Enterprise, Need, NeedStatus, Package, PackageStatus, Provider, User
+from ..models import Enterprise, Need, NeedStatus, Package, PackageStatus, Provider, Region, User
 from .accounts import count_users_by_role
 from .packages import public_packages
 from .profiles import providers_awaiting_verification
@@ -74,8 +74,6 @@ def gov_overview(user: User) -> dict:
 
 def _region_or_ancestor(user: User, governed: set[int]):
     """A provider serves the official's area if it serves a region in it or above it."""
-    from ..models import Region
-
     above = {r.id for r in user.region.ancestors_and_self()} if user.region else set()
     return Region.id.in_(governed | above)
 
