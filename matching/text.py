@@ -81,7 +81,7 @@ class Segmenter:
         """
         norm = normalize(text)
         mode = "search" if search_mode else "default"
-        for word, start, end in self._ready().tokenize(norm, mode=mode):
+        for word, start, _end in self._ready().tokenize(norm, mode=mode):
             for match in _WORD.finditer(word):
                 token = match.group()
                 if token not in self.stopwords:
