@@ -2,6 +2,7 @@
 
 from .accounts import Role, User
 from .audit import AuditEntry
+from .changes import Change
 from .needs import Need, NeedStatus, Visibility
 from .packages import Deployment, Package, PackageCase, PackageStatus, PriceUnit
 from .profiles import Enterprise, Provider, ProviderKind, Standing, Tier
@@ -10,6 +11,7 @@ from .refdata import Category, Cluster, Industry, Region, ScenarioLevel, SizeCla
 __all__ = [
     "AuditEntry",
     "Category",
+    "Change",
     "Cluster",
     "Deployment",
     "Enterprise",
