@@ -73,6 +73,7 @@ def select_locale() -> str:
 def configure_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
+    from .find.routes import bp as find_bp
     from .main.routes import bp as main_bp
     from .needs.routes import bp as needs_bp
     from .packages.routes import bp as packages_bp
@@ -84,15 +85,31 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(needs_bp, url_prefix="/needs")
     app.register_blueprint(packages_bp, url_prefix="/packages")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(find_bp, url_prefix="/search")
 
 
 def configure_request_hooks(app: Flask) -> None:
+    from .changes import committed_changes
+    from .services import search as search_service
     from .services.audit import current_origin
 
     @app.before_request
     def remember_origin():
         g.request_id = request.headers.get("X-Request-Id", "")[:32] or secrets.token_hex(8)
         current_origin.set(request.remote_addr or "")
+        committed_changes.set(False)
+
+    @app.after_request
+    def index_committed_changes(response):
+        """Bring the search index up to date right after a write; never fail the request."""
+        if committed_changes.get():
+            committed_changes.set(False)
+            try:
+                search_service.drain()
+            except Exception:  # the rows stay queued for the next drain
+                db.session.rollback()
+                logging.getLogger("marketplace.search").exception("search drain failed")
+        return response
 
 
 def configure_templates(app: Flask) -> None:

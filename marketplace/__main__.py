@@ -17,6 +17,7 @@ from .extensions import db
 def prepare(app) -> dict[str, str]:
     """Bring the schema up to date and load reference and demo data into an empty database."""
     from .demo import build_demo
+    from .services import search
     from .services.demo import database_is_empty, load_demo
     from .services.refdata import seed_reference_data
 
@@ -25,6 +26,10 @@ def prepare(app) -> dict[str, str]:
         seed_reference_data()
         logins = load_demo(build_demo()) if database_is_empty() else {}
         db.session.commit()
+        if logins or search.index_is_empty():
+            search.rebuild()
+        else:
+            search.drain_all()
     return logins
 
 

@@ -10,6 +10,24 @@ from .extensions import db
 
 seed = AppGroup("seed", help="Load reference data and demo data.")
 users = AppGroup("users", help="Manage accounts.")
+search_cli = AppGroup("search", help="The full-text search index.")
+
+
+@search_cli.command("rebuild")
+def search_rebuild():
+    """Rebuild the search index from the database."""
+    from .services.search import rebuild
+
+    counts = rebuild()
+    click.echo(", ".join(f"{kind}: {n}" for kind, n in counts.items()))
+
+
+@search_cli.command("drain")
+def search_drain():
+    """Index every change not yet in the index (what each write request does)."""
+    from .services.search import drain_all
+
+    click.echo(f"indexed {drain_all()} changes")
 
 
 @seed.command("refdata")
@@ -64,3 +82,4 @@ def create_user(email, display_name, role, region_code, password):
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(users)
+    app.cli.add_command(search_cli)

@@ -67,8 +67,8 @@ def nl2br(text: str) -> Markup:
 
 def url_with(**changes) -> str:
     """The current URL with some query arguments replaced (for pagination and filters)."""
-    args = request.args.to_dict()
-    args.update({k: v for k, v in changes.items() if v is not None})
+    args = request.args.to_dict(flat=False)
+    args.update({k: [v] for k, v in changes.items() if v is not None})
     from flask import url_for
 
     return url_for(request.endpoint, **(request.view_args or {}), **args)

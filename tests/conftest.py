@@ -47,6 +47,7 @@ def test_config(url: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": FAST_HASH,
         "SERVER_NAME": "localhost",
+        "SEARCH_REBUILD_WORKERS": 1,
     }
 
 
@@ -76,8 +77,8 @@ def database_url(request, tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app(test_config(database_url))
+def app(database_url, tmp_path):
+    app = create_app({**test_config(database_url), "SEARCH_INDEX_DIR": str(tmp_path / "search")})
     yield app
     with app.app_context():
         db.session.remove()

@@ -1,0 +1,196 @@
+"""Search: keeping the index in step with the database, and searching as a given user.
+
+Every commit that touches a package or need leaves rows in the change log
+(:mod:`marketplace.changes`). :func:`drain` turns unindexed rows into index writes; it runs after
+each such request and from ``flask search drain``, and the search library serialises writers
+across processes, so several workers never corrupt the index or show a lock error. A failed
+drain loses nothing: the rows stay unindexed until the next drain, and ``flask search rebuild``
+rebuilds everything from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+import search
+from matching.text import default_segmenter
+
+from ..extensions import db
+from ..models import Change, Enterprise, Need, Package, Provider, User, Visibility
+from ..models._base import utcnow
+
+log = logging.getLogger("marketplace.search")
+DRAIN_BATCH = 500
+
+
+def get_index() -> search.SearchIndex:
+    """The app's index (one per process, under ``SEARCH_INDEX_DIR``)."""
+    app = current_app._get_current_object()
+    index = app.extensions.get("search_index")
+    if index is None:
+        path = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")
+        segmenter = default_segmenter(cache_file=Path(app.instance_path) / "jieba.cache")
+        index = search.SearchIndex(path, segmenter=segmenter.initialize())
+        app.extensions["search_index"] = index
+    return index
+
+
+# -- who may see what ---------------------------------------------------------------------------
+
+
+def principals(user) -> frozenset[str]:
+    """The principals of a viewer, matched against documents' ``acl``."""
+    if not user.is_authenticated:
+        return frozenset({"public"})
+    found = {"public", "user"}
+    if user.enterprise_id:
+        found.add(f"enterprise:{user.enterprise_id}")
+    if user.provider_id:
+        found.add(f"provider:{user.provider_id}")
+    if user.is_gov and user.region is not None:
+        found.add(f"region:{user.region.code}")
+    if user.is_admin:
+        found.add("admin")
+    return frozenset(found)
+
+
+def package_acl(package: Package) -> tuple[str, ...]:
+    """Mirrors :meth:`Package.can_view`."""
+    if package.is_public:
+        return ("public",)
+    return (f"provider:{package.provider_id}", "admin")
+
+
+def need_acl(need: Need) -> tuple[str, ...]:
+    """Mirrors :meth:`Need.can_view`: officials of every region above the enterprise."""
+    owners = (f"enterprise:{need.enterprise_id}", "admin",
+              *(f"region:{r.code}" for r in need.enterprise.county.ancestors_and_self()))
+    return ("user", *owners) if need.visibility == Visibility.PUBLIC else owners
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+def package_doc(package: Package) -> search.PackageDoc:
+    provider = package.provider
+    text = "\n".join([package.summary, package.description, provider.name,
+                      *(f"{c.title} {c.customer} {c.content}" for c in package.cases)])
+    return search.PackageDoc(
+        id=package.id, title=package.title, text=text, category=package.category_code,
+        scenario_levels=tuple(s.code for s in package.scenario_levels),
+        industries=tuple(i.code for i in package.industries),
+        regions_served=tuple(r.code for r in provider.regions_served),
+        deployment=package.deployment, price_fen=package.price_fen,
+        provider_id=provider.id, provider_name=provider.name, provider_tier=provider.tier,
+        created=package.created_at, published=package.published_at, acl=package_acl(package),
+    )
+
+
+def need_doc(need: Need) -> search.NeedDoc:
+    enterprise = need.enterprise
+    return search.NeedDoc(
+        id=need.id, title=need.title,
+        text=f"{need.description}\n{enterprise.name}\n{enterprise.industry.name}",
+        category=need.category_code, scenario_levels=(need.scenario_level_code,),
+        industries=(enterprise.industry_code,),
+        clusters=(enterprise.cluster_code,) if enterprise.cluster_code else (),
+        regions=tuple(r.code for r in enterprise.county.ancestors_and_self()),
+        budget_min_fen=need.budget_min_fen, budget_max_fen=need.budget_max_fen,
+        enterprise_id=enterprise.id, enterprise_name=enterprise.name, status=need.status,
+        created=need.created_at, acl=need_acl(need),
+    )
+
+
+def _packages(ids: Iterable[int] | None = None) -> Iterator[Package]:
+    query = select(Package).options(
+        selectinload(Package.provider).selectinload(Provider.regions_served),
+        selectinload(Package.scenario_levels), selectinload(Package.industries),
+        selectinload(Package.cases),
+    ).order_by(Package.id)
+    if ids is not None:
+        query = query.where(Package.id.in_(list(ids)))
+    yield from db.session.scalars(query)
+
+
+def _needs(ids: Iterable[int] | None = None) -> Iterator[Need]:
+    query = select(Need).options(
+        selectinload(Need.enterprise).selectinload(Enterprise.industry)
+    ).order_by(Need.id)
+    if ids is not None:
+        query = query.where(Need.id.in_(list(ids)))
+    yield from db.session.scalars(query)
+
+
+# -- keeping the index in step ------------------------------------------------------------------
+
+
+def drain(limit: int = DRAIN_BATCH) -> int:
+    """Index up to ``limit`` unindexed changes; returns how many were applied.
+
+    Another process holding the index writer is not an error: its drain, or the next one,
+    picks the rows up.
+    """
+    rows = db.session.execute(
+        select(Change.id, Change.kind, Change.object_id)
+        .where(Change.indexed_at.is_(None)).order_by(Change.id).limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    wanted = {"package": {r.object_id for r in rows if r.kind == "package"},
+              "need": {r.object_id for r in rows if r.kind == "need"}}
+    upserts = [package_doc(p) for p in _packages(wanted["package"])]
+    upserts += [need_doc(n) for n in _needs(wanted["need"])]
+    found = {(doc.kind, doc.id) for doc in upserts}
+    deletes = [(kind, i) for kind, ids in wanted.items() for i in ids if (kind, i) not in found]
+    try:
+        get_index().apply(upserts=upserts, deletes=deletes)
+    except search.IndexBusyError:
+        db.session.rollback()
+        return 0
+    db.session.execute(update(Change).where(Change.id.in_([r.id for r in rows]))
+                       .values(indexed_at=utcnow()))
+    db.session.commit()
+    return len(rows)
+
+
+def drain_all() -> int:
+    total = 0
+    while applied := drain():
+        total += applied
+    return total
+
+
+def rebuild() -> dict[str, int]:
+    """Rebuild both indexes from the database; searches keep working meanwhile."""
+    started = utcnow()
+    index = get_index()
+    workers = current_app.config.get("SEARCH_REBUILD_WORKERS", 2)
+    counts = {
+        "package": index.rebuild("package", (package_doc(p) for p in _packages()),
+                                 workers=workers),
+        "need": index.rebuild("need", (need_doc(n) for n in _needs()), workers=workers),
+    }
+    # Changes made while rebuilding stay queued; the rebuild read what existed before them.
+    db.session.execute(update(Change).where(Change.indexed_at.is_(None), Change.at < started)
+                       .values(indexed_at=utcnow()))
+    db.session.commit()
+    return counts
+
+
+def index_is_empty() -> bool:
+    index = get_index()
+    return index.count("package") == 0 and index.count("need") == 0
+
+
+# -- searching ----------------------------------------------------------------------------------
+
+
+def run_search(user: User, query_args: dict) -> search.SearchResults:
+    """Search as ``user``; ``query_args`` are :class:`search.SearchQuery` fields but principals."""
+    return get_index().search(search.SearchQuery(principals=principals(user), **query_args))

@@ -1,0 +1,125 @@
+"""``python -m search bench``: indexing time and query latency on synthetic catalogues.
+
+For each size: a full :meth:`SearchIndex.rebuild` (segmenting in worker processes), the first
+query (which loads the index's arrays), then typical two-word Chinese queries with every
+default facet, highlights and a mix of filters and sort orders, and single-package updates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from matching.text import Segmenter
+
+from . import _synthetic
+from .index import SearchIndex
+from .query import SearchQuery
+
+PRINCIPALS = frozenset({"public", "enterprise:7"})
+
+
+def _queries(count: int) -> list[SearchQuery]:
+    """Queries as a results page asks them: most plain, some with a filter or another sort."""
+    out = []
+    categories = tuple(_synthetic.CATEGORIES)
+    for i in range(count):
+        text = _synthetic.QUERIES[i % len(_synthetic.QUERIES)]
+        filters: dict = {}
+        if i % 4 == 1:
+            filters = {"category": [categories[i % len(categories)]]}
+        elif i % 4 == 2:
+            filters = {"region": ["320102"], "subsidy": [True]}
+        sort = ("relevance", "relevance", "newest", "price_asc")[i % 4 if i % 8 > 3 else 0]
+        out.append(SearchQuery("package", text, PRINCIPALS, filters=filters, sort=sort,
+                               page=1 + (i % 3 == 2)))
+    return out
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the rebuild's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_size(n: int, workers: int, queries: int, root: Path, segmenter: Segmenter) -> dict:
+    index = SearchIndex(root / f"bench-{n}", segmenter=segmenter)
+    load = os.getloadavg()[0]
+    cpu_before = _cpu_seconds()
+    started = time.perf_counter()
+    index.rebuild("package", _synthetic.packages(n), workers=workers)
+    rebuild_s = time.perf_counter() - started
+    rebuild_cpu_s = _cpu_seconds() - cpu_before
+
+    started = time.perf_counter()
+    index.search(SearchQuery("package", "设备 联网", PRINCIPALS))
+    first_ms = (time.perf_counter() - started) * 1000
+
+    latencies, totals = [], []
+    for query in _queries(queries):
+        started = time.perf_counter()
+        results = index.search(query)
+        latencies.append((time.perf_counter() - started) * 1000)
+        totals.append(results.total)
+
+    updates = []
+    for doc in list(_synthetic.packages(20, seed=99)):
+        started = time.perf_counter()
+        index.apply(upserts=[replace(doc, id=n + doc.id)])
+        updates.append((time.perf_counter() - started) * 1000)
+    started = time.perf_counter()
+    index.search(SearchQuery("package", "设备 联网", PRINCIPALS))
+    after_update_ms = (time.perf_counter() - started) * 1000
+    index.close()
+    size_mb = sum(f.stat().st_size for f in (root / f"bench-{n}").rglob("*") if f.is_file())
+    return {
+        "documents": n,
+        "rebuild_s": rebuild_s,
+        "rebuild_cpu_s": rebuild_cpu_s,
+        "load_before": load,
+        "index_mb": size_mb / 1e6,
+        "first_query_ms": first_ms,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": _percentile(latencies, 0.95),
+        "max_ms": max(latencies),
+        "mean_hits": statistics.mean(totals),
+        "update_p50_ms": statistics.median(updates),
+        "query_after_update_ms": after_update_ms,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m search bench", description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--workers", type=int, default=2, help="segmenting processes")
+    parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--dir", type=Path, help="where to build (default: a temp dir)")
+    args = parser.parse_args(argv)
+    segmenter = Segmenter(cache_file=Path(tempfile.gettempdir()) / "search-bench-jieba.cache")
+    segmenter.initialize()
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        for n in args.sizes:
+            row = bench_size(n, args.workers, args.queries, Path(tmp), segmenter)
+            print(
+                f"{row['documents']:>7} packages  rebuild {row['rebuild_s']:6.1f} s "
+                f"(CPU {row['rebuild_cpu_s']:.0f} s, load before {row['load_before']:.1f}, "
+                f"{row['index_mb']:.0f} MB)  first query {row['first_query_ms']:5.0f} ms  "
+                f"query p50 {row['p50_ms']:5.1f} ms  p95 {row['p95_ms']:5.1f} ms  "
+                f"max {row['max_ms']:5.1f} ms  (mean {row['mean_hits']:.0f} hits)  "
+                f"1-doc update p50 {row['update_p50_ms']:4.0f} ms, "
+                f"next query {row['query_after_update_ms']:4.0f} ms",
+                flush=True,
+            )
+    return 0

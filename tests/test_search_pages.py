@@ -1,0 +1,116 @@
+"""Search through the pages: kept in step with writes, visibility, facets, highlights."""
+
+import pytest
+
+from marketplace.extensions import db
+from marketplace.models import Change
+from marketplace.services import search as search_service
+
+
+def _search(client, **args):
+    """The result page's text, with the highlight marks taken out."""
+    page = client.get("/search/", query_string=args).get_data(as_text=True)
+    return page.replace("<mark>", "").replace("</mark>", "")
+
+
+@pytest.fixture
+def provider_user(make_user, auth):
+    user = make_user(role="provider")
+    auth.login(user)
+    return user
+
+
+def _package_form(title="视觉缺陷检测一体机"):
+    return {"title": title, "summary": "表面划痕自动识别", "category_code": "quality",
+            "description": "工业相机加深度学习模型，在线识别冲压件表面划痕与凹坑，替代人工目检。",
+            "scenario_level_codes": ["cell"], "deployment": "private", "price_fen": "68000",
+            "price_unit": "per_set", "delivery_days": "30"}
+
+
+def test_published_package_is_found_with_highlight_and_facets(client, app, provider_user):
+    response = client.post("/packages/new", data=_package_form())
+    package_url = response.headers["Location"]
+    anonymous = app.test_client()
+    assert "视觉缺陷检测一体机" not in _search(anonymous, q="缺陷检测")  # a draft
+    assert "视觉缺陷检测一体机" in _search(client, q="缺陷检测")  # its provider sees it
+    client.post(package_url + "/publish")
+    page = anonymous.get("/search/", query_string={"q": "划痕"}).get_data(as_text=True)
+    assert "视觉缺陷检测一体机" in page and "<mark>划痕</mark>" in page
+    assert "质量检测" in page and "(1)" in page  # the category facet with its count
+    client.post(package_url + "/archive")
+    assert "视觉缺陷检测一体机" not in _search(anonymous, q="划痕")
+
+
+def test_edit_is_searchable_right_after_the_commit(client, provider_user):
+    location = client.post("/packages/new", data=_package_form()).headers["Location"]
+    client.post(location + "/edit", data=_package_form(title="注塑件尺寸在线测量"))
+    page = _search(client, q="尺寸测量")
+    assert "注塑件尺寸在线测量" in page
+
+
+def test_markup_in_titles_is_escaped(client, provider_user):
+    location = client.post("/packages/new",
+                           data=_package_form(title="<b>粗体</b>检测方案")).headers["Location"]
+    client.post(location + "/publish")
+    page = _search(client, q="检测方案")
+    assert "<b>粗体</b>" not in page and "&lt;b&gt;" in page
+
+
+def test_needs_respect_visibility(app, make_user, make_enterprise, make_need, auth):
+    suzhou = make_enterprise(county="320505", name="苏州某厂").id
+    make_need(suzhou, title="注塑机老停机想联网", visibility="private")
+    make_need(suzhou, title="仓库找不到货想上条码", category_code="warehouse_logistics")
+    with app.app_context():
+        search_service.drain_all()
+    viewers = {
+        "owner": (make_user(enterprise_id=suzhou), True),
+        "other_sme": (make_user(), False),
+        "provider": (make_user(role="provider"), False),
+        "city": (make_user(role="gov", region_code="320500"), True),
+        "other_city": (make_user(role="gov", region_code="320100"), False),
+        "admin": (make_user(role="admin"), True),
+    }
+    for name, (user, sees_private) in viewers.items():
+        client = app.test_client()
+        client.post("/auth/login", data={"email": auth.email_of(user),
+                                         "password": "correct-horse-42"})
+        page = _search(client, kind="need", q="")
+        assert ("注塑机老停机想联网" in page) is sees_private, name
+        assert "仓库找不到货想上条码" in page, name
+    anonymous = _search(app.test_client(), kind="need", q="")
+    assert "仓库找不到货想上条码" not in anonymous  # needs are for logged-in users
+
+
+def test_index_failure_never_blocks_the_write(client, app, provider_user, monkeypatch):
+    with app.app_context():
+        index = search_service.get_index()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(index, "apply", broken)
+    response = client.post("/packages/new", data=_package_form())
+    assert response.status_code == 302  # saved despite the index failure
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Change)
+                                 .where(Change.indexed_at.is_(None))) == 1
+    monkeypatch.undo()
+    with app.app_context():
+        assert search_service.drain_all() == 1
+    assert "视觉缺陷检测一体机" in _search(client, q="缺陷检测")
+
+
+def test_rebuild_command(runner, app, make_provider, make_package):
+    provider = make_provider()
+    make_package(provider.id, title="能耗在线监测", category_code="energy")
+    result = runner.invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0 and "package: 1" in result.output
+    with app.app_context():
+        user_results = search_service.get_index()
+        assert user_results.count("package") == 1
+
+
+def test_bad_search_arguments_do_not_break_the_page(client):
+    for args in ({"sort": "evil"}, {"page": "-4"}, {"kind": "users"}, {"category": "x" * 500},
+                 {"q": "\x00\x01 '\" OR 1=1 --"}, {"price_band": "nonsense"}):
+        assert client.get("/search/", query_string=args).status_code == 200
