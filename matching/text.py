@@ -64,7 +64,9 @@ class Segmenter:
                         Path(self.cache_file).parent.mkdir(parents=True, exist_ok=True)
                         tokenizer.cache_file = str(Path(self.cache_file).resolve())
                     tokenizer.initialize()
-                    tokenizer.load_userdict(str(self.user_dict))
+                    # A file object we close: jieba leaves a path's file open.
+                    with open(self.user_dict, "rb") as fh:
+                        tokenizer.load_userdict(fh)
                     self._tokenizer = tokenizer
         return self._tokenizer
 
