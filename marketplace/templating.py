@@ -76,7 +76,10 @@ def url_with(**changes) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, when=when, nl2br=nl2br)
-    app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with)
+    from .reasons import reason_texts
+
+    app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with,
+                                 reason_texts=reason_texts)
 
     @app.context_processor
     def inject_locale():

@@ -252,7 +252,11 @@ class CharNgramTfidf:
         )
         counts.sum_duplicates()
         df = np.bincount(counts.indices, minlength=len(vocab))
-        keep = (df >= self.min_df) & (df <= self.max_df * max(texts.n, 1))
+        # A tiny catalogue (a new marketplace) must still get a vocabulary: a term in one
+        # document is never "too common".
+        keep = (df >= self.min_df) & (df <= max(self.max_df * texts.n, 1))
+        if not keep.any():
+            keep = df >= 1
         self.vocabulary_ = vocab[keep]
         counts = counts[:, np.flatnonzero(keep)]
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)

@@ -78,7 +78,8 @@ def database_url(request, tmp_path_factory) -> str:
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app({**test_config(database_url), "SEARCH_INDEX_DIR": str(tmp_path / "search")})
+    app = create_app({**test_config(database_url), "SEARCH_INDEX_DIR": str(tmp_path / "search"),
+                      "MATCHING_DIR": str(tmp_path / "matching"), "MATCHING_SYNC_SECONDS": 0})
     yield app
     with app.app_context():
         db.session.remove()

@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 from .. import refchoices
 from ..extensions import db
 from ..forms import apply_errors
-from ..models import Role
+from ..models import NeedStatus, Role
 from ..pagination import paginate
-from ..services import needs
+from ..services import matching, needs
 from ..services.errors import ValidationFailed
 from ..views import role_required
 from .forms import NeedFilterForm, NeedForm
@@ -77,7 +77,10 @@ def create():
 @login_required
 def detail(need_id: int):
     need = needs.get_need(current_user, need_id)
-    return render_template("needs/detail.html", need=need)
+    suggestions = None
+    if need.can_edit(current_user) and need.status == NeedStatus.OPEN:
+        suggestions = matching.packages_for_need(need)
+    return render_template("needs/detail.html", need=need, suggestions=suggestions)
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])

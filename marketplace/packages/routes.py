@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..models import Role
 from ..pagination import paginate
-from ..services import packages
+from ..services import matching, packages
 from ..services.errors import ValidationFailed
 from ..views import role_required
 from .forms import MAX_CASES, PackageFilterForm, PackageForm
@@ -109,7 +109,8 @@ def create():
 @bp.route("/<int:package_id>")
 def detail(package_id: int):
     package = packages.get_package(current_user, package_id)
-    return render_template("packages/detail.html", package=package)
+    return render_template("packages/detail.html", package=package,
+                           similar=matching.similar_packages(package))
 
 
 @bp.route("/<int:package_id>/edit", methods=["GET", "POST"])
@@ -140,3 +141,12 @@ def change_status(package_id: int, action: str):
     db.session.commit()
     flash(str(STATUS_MESSAGES[action]), "success")
     return redirect(url_for(".detail", package_id=package.id))
+
+
+@bp.route("/leads")
+@role_required(Role.PROVIDER)
+def leads():
+    """Open needs that fit this provider's published packages (商机)."""
+    if current_user.provider is None:
+        return redirect(url_for("profiles.edit"))
+    return render_template("packages/leads.html", leads=matching.leads_for_provider(current_user))

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Enterprise, Need, NeedStatus, Package, PackageStatus, Provider, Region, User
+from . import matching
 from .accounts import count_users_by_role
 from .packages import public_packages
 from .profiles import providers_awaiting_verification
@@ -18,7 +19,7 @@ def _count(query) -> int:
 
 def sme_overview(user: User) -> dict:
     if user.enterprise_id is None:
-        return {"needs_by_status": {}, "recent_needs": [], "new_packages": []}
+        return {"needs_by_status": {}, "recent_needs": [], "suggestions": []}
     rows = db.session.execute(
         select(Need.status, func.count()).where(Need.enterprise_id == user.enterprise_id)
         .group_by(Need.status)
@@ -27,16 +28,13 @@ def sme_overview(user: User) -> dict:
         select(Need).where(Need.enterprise_id == user.enterprise_id)
         .order_by(Need.created_at.desc()).limit(5)
     ).all()
-    packages = db.session.scalars(
-        public_packages().where(Package.category_code.in_({n.category_code for n in recent}))
-        .order_by(Package.published_at.desc()).limit(6)
-    ).all()
-    return {"needs_by_status": dict(rows.all()), "recent_needs": recent, "new_packages": packages}
+    return {"needs_by_status": dict(rows.all()), "recent_needs": recent,
+            "suggestions": matching.packages_for_enterprise(user.enterprise)}
 
 
 def provider_overview(user: User) -> dict:
     if user.provider_id is None:
-        return {"packages_by_status": {}, "recent_packages": [], "open_needs": []}
+        return {"packages_by_status": {}, "recent_packages": [], "leads": []}
     rows = db.session.execute(
         select(Package.status, func.count()).where(Package.provider_id == user.provider_id)
         .group_by(Package.status)
@@ -45,14 +43,8 @@ def provider_overview(user: User) -> dict:
         select(Package).where(Package.provider_id == user.provider_id)
         .order_by(Package.updated_at.desc()).limit(5)
     ).all()
-    categories = {p.category_code for p in recent}
-    needs = db.session.scalars(
-        select(Need).where(Need.status == NeedStatus.OPEN, Need.visibility == "public",
-                           Need.category_code.in_(categories))
-        .order_by(Need.created_at.desc()).limit(6)
-    ).all()
     return {"packages_by_status": dict(rows.all()), "recent_packages": recent,
-            "open_needs": needs}
+            "leads": matching.leads_for_provider(user, n=6)}
 
 
 def gov_overview(user: User) -> dict:

@@ -40,3 +40,11 @@ def test_set_params_then_refit_changes_scores(catalogue, broken_machines):
     other = Matcher(weights={"same_industry": 2.0}).fit(catalogue).recommend(broken_machines)
     assert base[0].id == other[0].id == "pm"
     assert other[0].score > base[0].score
+
+
+def test_a_one_package_catalogue_can_be_fitted():
+    from matching import Matcher, NeedRecord, PackageRecord
+
+    matcher = Matcher().fit([PackageRecord(id=1, title="设备联网监测", text="停机报警")])
+    found = matcher.recommend(NeedRecord(id=9, text="机器老是停机"), N=3)
+    assert [r.id for r in found] == [1]

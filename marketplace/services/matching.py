@@ -1,0 +1,298 @@
+"""Recommendations: records from the database, one recommender per process, kept fresh.
+
+Each process holds a :class:`matching.Matcher`. At first use it loads the one saved under
+``instance/matching`` (fitting from the database if there is none) and then catches up with the
+change log; before answering it catches up again at most every ``MATCHING_SYNC_SECONDS``, by
+upserting or removing just the changed packages and needs — no refit. A refit (``flask matching
+refit``, or in a background thread once many rows changed) builds a new matcher beside the old
+one and swaps it in, so requests never wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import matching
+
+from ..extensions import db
+from ..models import (
+    Change,
+    Enterprise,
+    Need,
+    NeedStatus,
+    Package,
+    Provider,
+    User,
+    Visibility,
+)
+from ..models._base import utcnow
+from .packages import public_packages
+
+log = logging.getLogger("marketplace.matching")
+# Rows committed a little out of order (long transactions) are caught by re-reading this much.
+CATCH_UP_OVERLAP = timedelta(seconds=60)
+SYNC_FILE = "sync.json"
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+def package_record(package: Package) -> matching.PackageRecord:
+    provider = package.provider
+    cases = " ".join(f"{c.title} {c.content}" for c in package.cases)
+    return matching.PackageRecord(
+        id=package.id, title=package.title,
+        text=f"{package.summary}。{package.description} {cases}".strip(),
+        category=package.category_code,
+        scenario_levels=tuple(s.code for s in package.scenario_levels),
+        industries=tuple(i.code for i in package.industries),
+        regions_served=tuple(r.code for r in provider.regions_served if r.level != "province"),
+        deployment=package.deployment, price_fen=package.price_fen, provider_id=provider.id,
+        provider_tier=provider.tier, provider_verified=provider.verified,
+        provider_status=provider.standing, chain_leader_id=provider.lead_enterprise_id,
+    )
+
+
+def _regions(enterprise: Enterprise) -> tuple[str, ...]:
+    return tuple(r.code for r in enterprise.county.ancestors_and_self())
+
+
+def need_record(need: Need) -> matching.NeedRecord:
+    enterprise = need.enterprise
+    return matching.NeedRecord(
+        id=need.id, text=f"{need.title}。{need.description}", category=need.category_code,
+        scenario_level=need.scenario_level_code, industry=enterprise.industry_code,
+        cluster=enterprise.cluster_code, regions=_regions(enterprise),
+        budget_min_fen=need.budget_min_fen, budget_max_fen=need.budget_max_fen,
+        chain_leader_id=enterprise.chain_leader_id, enterprise_id=enterprise.id,
+    )
+
+
+def enterprise_record(enterprise: Enterprise) -> matching.EnterpriseRecord:
+    needs = db.session.scalars(
+        select(Need).where(Need.enterprise_id == enterprise.id, Need.status == NeedStatus.OPEN)
+        .order_by(Need.created_at.desc()).limit(10)
+    )
+    return matching.EnterpriseRecord(
+        id=enterprise.id, industry=enterprise.industry_code, cluster=enterprise.cluster_code,
+        regions=_regions(enterprise), chain_leader_id=enterprise.chain_leader_id,
+        open_needs=tuple(need_record(n) for n in needs),
+    )
+
+
+def _package_query():
+    return public_packages().options(
+        selectinload(Package.provider).selectinload(Provider.regions_served),
+        selectinload(Package.scenario_levels), selectinload(Package.industries),
+        selectinload(Package.cases),
+    )
+
+
+def _lead_needs_query():
+    """Needs a provider may be shown as leads: open and public."""
+    return select(Need).where(Need.status == NeedStatus.OPEN,
+                              Need.visibility == Visibility.PUBLIC).options(
+        selectinload(Need.enterprise))
+
+
+# -- one matcher per process ------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    matcher: matching.Matcher | None = None
+    synced_at: datetime | None = None  # the change log has been applied up to here
+    checked: float = 0.0  # monotonic time of the last catch-up
+    changed_since_fit: int = 0
+    refitting: bool = False
+
+
+class Recommender:
+    """The process's matcher, its persistence under ``directory`` and its catch-up."""
+
+    def __init__(self, directory: Path, sync_seconds: float, refit_after: int):
+        self.directory = directory
+        self.sync_seconds = sync_seconds
+        self.refit_after = refit_after
+        self.state = _State()
+        self.lock = threading.RLock()
+
+    def matcher(self) -> matching.Matcher | None:
+        """The current matcher, caught up; None while there is no public package to fit."""
+        with self.lock:
+            due = time.monotonic() - self.state.checked >= self.sync_seconds
+            if self.state.matcher is None:
+                if due:
+                    self._load_or_fit()
+            elif due:
+                self.catch_up()
+            return self.state.matcher
+
+    def _load_or_fit(self) -> None:
+        sync = self.directory / SYNC_FILE
+        if sync.exists():
+            try:
+                synced_at = datetime.fromisoformat(json.loads(sync.read_text())["synced_at"])
+                self.state = _State(matching.Matcher.load(self.directory), synced_at)
+                return
+            except (OSError, ValueError, KeyError, TypeError, EOFError):
+                log.warning("saved recommender at %s unreadable; fitting anew", self.directory)
+        self.refit()
+
+    def refit(self) -> None:
+        """Fit from the database, save, and swap in (the old matcher serves meanwhile)."""
+        started = utcnow()
+        packages = [package_record(p) for p in db.session.scalars(_package_query())]
+        needs = [need_record(n) for n in db.session.scalars(_lead_needs_query())]
+        if not packages:
+            with self.lock:
+                self.state = _State(checked=time.monotonic())
+            return
+        fitted = matching.Matcher().fit(packages, needs)
+        fitted.save(self.directory)
+        (self.directory / SYNC_FILE).write_text(json.dumps({"synced_at": started.isoformat()}))
+        with self.lock:
+            self.state = _State(fitted, started, checked=0.0)
+        log.info("recommender fitted: %d packages, %d needs", len(packages), len(needs))
+
+    def catch_up(self) -> int:
+        """Apply the changes logged since the last catch-up; returns how many objects."""
+        state = self.state
+        since = (state.synced_at or utcnow()) - CATCH_UP_OVERLAP
+        rows = db.session.execute(
+            select(Change.kind, Change.object_id, Change.at).where(Change.at >= since)
+        ).all()
+        state.checked = time.monotonic()
+        if not rows:
+            return 0
+        self._apply({r.object_id for r in rows if r.kind == "package"},
+                    {r.object_id for r in rows if r.kind == "need"})
+        state.synced_at = max(r.at for r in rows).replace(tzinfo=state.synced_at.tzinfo)
+        state.changed_since_fit += len(rows)
+        return len(rows)
+
+    def _apply(self, package_ids: set[int], need_ids: set[int]) -> None:
+        matcher = self.state.matcher
+        if package_ids:
+            live = list(db.session.scalars(_package_query().where(Package.id.in_(package_ids))))
+            matcher.upsert_packages([package_record(p) for p in live])
+            matcher.remove_packages(package_ids - {p.id for p in live})
+        if need_ids:
+            live = list(db.session.scalars(_lead_needs_query().where(Need.id.in_(need_ids))))
+            matcher.upsert_needs([need_record(n) for n in live])
+            matcher.remove_needs(need_ids - {n.id for n in live})
+
+    def needs_refit(self) -> bool:
+        return not self.state.refitting and self.state.changed_since_fit >= self.refit_after
+
+
+def get_recommender() -> Recommender:
+    app = current_app._get_current_object()
+    recommender = app.extensions.get("recommender")
+    if recommender is None:
+        directory = Path(app.config.get("MATCHING_DIR") or Path(app.instance_path) / "matching")
+        recommender = app.extensions["recommender"] = Recommender(
+            directory, app.config.get("MATCHING_SYNC_SECONDS", 2.0),
+            app.config.get("MATCHING_REFIT_AFTER", 2000),
+        )
+    return recommender
+
+
+def _refit_in_background(app: Flask, recommender: Recommender) -> None:
+    recommender.state.refitting = True
+
+    def run():
+        with app.app_context():
+            try:
+                recommender.refit()
+            except Exception:
+                log.exception("background refit failed")
+                recommender.state.refitting = False
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=run, name="recommender-refit", daemon=True).start()
+
+
+def _matcher() -> matching.Matcher | None:
+    recommender = get_recommender()
+    matcher = recommender.matcher()
+    if matcher is not None and recommender.needs_refit():
+        _refit_in_background(current_app._get_current_object(), recommender)
+    return matcher
+
+
+# -- what the pages ask for ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A recommended object with its score and reasons, loaded for display."""
+
+    item: object
+    score: float
+    reasons: tuple[matching.Reason, ...]
+
+
+def _load(model, recommendations, query=None) -> list[Suggestion]:
+    ids = [r.id for r in recommendations]
+    if not ids:
+        return []
+    query = (query if query is not None else select(model)).where(model.id.in_(ids))
+    found = {obj.id: obj for obj in db.session.scalars(query)}
+    return [Suggestion(found[r.id], r.score, tuple(r.reasons))
+            for r in recommendations if r.id in found]
+
+
+def packages_for_need(need: Need, n: int = 8) -> list[Suggestion]:
+    matcher = _matcher()
+    if matcher is None:
+        return []
+    return _load(Package, matcher.recommend(need_record(need), N=n), public_packages())
+
+
+def packages_for_enterprise(enterprise: Enterprise, n: int = 6) -> list[Suggestion]:
+    matcher = _matcher()
+    if matcher is None:
+        return []
+    return _load(Package, matcher.recommend(enterprise_record(enterprise), N=n),
+                 public_packages())
+
+
+def similar_packages(package: Package, n: int = 4) -> list[Suggestion]:
+    matcher = _matcher()
+    if matcher is None:
+        return []
+    try:
+        found = matcher.similar_packages(package.id, N=n)
+    except KeyError:  # a draft or archived package is not in the recommender
+        found = matcher.similar_packages(package_record(package), N=n)
+    return _load(Package, [r for r in found if r.id != package.id], public_packages())
+
+
+def leads_for_provider(user: User, n: int = 20) -> list[tuple[Suggestion, Package]]:
+    """Open public needs that fit the provider's published packages, best first."""
+    matcher = _matcher()
+    if user.provider_id is None or matcher is None:
+        return []
+    own = db.session.scalars(
+        _package_query().where(Package.provider_id == user.provider_id)
+    ).all()
+    best: dict[int, tuple[matching.Recommendation, Package]] = {}
+    for package in own:
+        for rec in matcher.recommend_needs(package.id, N=n):
+            if rec.id not in best or rec.score > best[rec.id][0].score:
+                best[rec.id] = (rec, package)
+    ranked = sorted(best.values(), key=lambda pair: -pair[0].score)[:n]
+    loaded = {s.item.id: s for s in _load(Need, [r for r, _ in ranked], _lead_needs_query())}
+    return [(loaded[r.id], package) for r, package in ranked if r.id in loaded]

@@ -1,0 +1,99 @@
+"""Recommendations on the pages: reasons, the chain leader's platform, freshness, persistence."""
+
+import pytest
+
+from marketplace import create_app
+from marketplace.extensions import db
+from marketplace.models import Need, Package, User
+from marketplace.services import matching as matching_service
+
+NEED_TEXT = "注塑机老是坏，一停机就耽误交货，想知道哪台机器在干活、停了多久。"
+
+
+@pytest.fixture
+def chain(app, make_enterprise, make_provider, make_package, make_user, make_need):
+    """An SME in the chain of a leader whose platform and an outside provider both fit."""
+    leader = make_enterprise(name="常州链主装备集团", is_chain_leader=True, employees=5000,
+                             revenue_wan=800000).id
+    sme = make_enterprise(name="武进精密注塑件有限公司", chain_leader_id=leader).id
+    platform = make_provider(name="链主工业互联网平台", lead_enterprise_id=leader).id
+    outsider = make_provider(name="外部设备联网服务商").id
+    ids = {
+        "platform_package": make_package(platform, title="链主平台设备联网包",
+                                         description="注塑机联网，实时监测停机与开机率。"),
+        "outside_package": make_package(outsider, title="设备联网监测包",
+                                        description="注塑机联网，实时监测停机与开机率。"),
+        "energy_package": make_package(outsider, title="空压机能耗管理", category_code="energy",
+                                       description="电表采集，分析空压机用电，降低电费。"),
+        "user": make_user(enterprise_id=sme).id,
+        "provider_user": make_user(role="provider", provider_id=outsider).id,
+    }
+    ids["need"] = make_need(sme, title="注塑机停机多", description=NEED_TEXT)
+    ids["private_need"] = make_need(sme, title="注塑车间联网（保密）", description=NEED_TEXT,
+                                    visibility="private")
+    return ids
+
+
+def _login(app, user_id):
+    client = app.test_client()
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    client.post("/auth/login", data={"email": email, "password": "correct-horse-42"})
+    return client
+
+
+def test_need_page_recommends_chain_platform_first_with_reasons(app, chain):
+    page = _login(app, chain["user"]).get(f"/needs/{chain['need']}").get_data(as_text=True)
+    assert "为这条需求推荐的方案包" in page
+    first, second = page.index("链主平台设备联网包"), page.index("设备联网监测包")
+    assert first < second
+    assert "链主平台：常州链主装备集团" in page
+    assert "共同关键词" in page or "都涉及" in page
+
+
+def test_recommendations_are_only_for_the_needs_owner(app, chain, make_user):
+    page = _login(app, make_user(role="admin").id).get(f"/needs/{chain['need']}")
+    assert "为这条需求推荐的方案包" not in page.get_data(as_text=True)
+
+
+def test_sme_home_and_similar_packages(app, chain):
+    client = _login(app, chain["user"])
+    home = client.get("/dashboard").get_data(as_text=True)
+    assert "为您推荐" in home and "链主平台设备联网包" in home
+    detail = client.get(f"/packages/{chain['outside_package']}").get_data(as_text=True)
+    assert "相似方案包" in detail and "链主平台设备联网包" in detail
+
+
+def test_provider_leads_show_public_needs_only(app, chain):
+    page = _login(app, chain["provider_user"]).get("/packages/leads").get_data(as_text=True)
+    assert "注塑机停机多" in page
+    assert "注塑车间联网（保密）" not in page
+
+
+def test_a_new_package_is_recommended_without_refit(app, chain, make_package, make_provider):
+    client = _login(app, chain["user"])
+    client.get(f"/needs/{chain['need']}")  # fits the recommender
+    make_package(make_provider(name="新来的服务商").id, title="注塑机停机分析云服务",
+                 description="注塑机停机原因自动分析，开机率看板。")
+    page = client.get(f"/needs/{chain['need']}").get_data(as_text=True)
+    assert "注塑机停机分析云服务" in page
+    with app.app_context():
+        db.session.get(Package, chain["platform_package"]).status = "archived"
+        db.session.commit()
+    page = client.get(f"/needs/{chain['need']}").get_data(as_text=True)
+    assert "链主平台设备联网包" not in page
+
+
+def test_saved_recommender_is_loaded_not_refitted(app, chain, monkeypatch):
+    _login(app, chain["user"]).get(f"/needs/{chain['need']}")
+    again = create_app({**app.config, "MATCHING_SYNC_SECONDS": 0})
+
+    def refit(self):
+        raise AssertionError("refitted although a saved model existed")
+
+    monkeypatch.setattr(matching_service.Recommender, "refit", refit)
+    with again.app_context():
+        found = matching_service.packages_for_need(db.session.get(Need, chain["need"]))
+        db.session.remove()
+        db.engine.dispose()
+    assert found[0].item.title == "链主平台设备联网包"
