@@ -19,6 +19,7 @@ def prepare(app) -> dict[str, str]:
     from .demo import build_demo
     from .services import search
     from .services.demo import database_is_empty, load_demo
+    from .services.matching import get_recommender
     from .services.refdata import seed_reference_data
 
     with app.app_context():
@@ -30,6 +31,7 @@ def prepare(app) -> dict[str, str]:
             search.rebuild()
         else:
             search.drain_all()
+        get_recommender().matcher()  # load the saved recommender, or fit and save one
     return logins
 
 
