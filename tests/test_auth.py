@@ -1,13 +1,13 @@
 """Registration, login, logout, sessions and passwords."""
 
 import pytest
-from conftest import PASSWORD
 from werkzeug.security import check_password_hash
 
 from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, User
 from marketplace.services.accounts import hash_password
+from tests.conftest import PASSWORD
 
 
 def _register(client, **overrides):

@@ -6,10 +6,10 @@ a row here fails ``test_every_endpoint_has_rows``.
 """
 
 import pytest
-from conftest import AuthActions
 
 from marketplace.extensions import db
 from marketplace.models import User
+from tests.conftest import AuthActions
 
 ROLES = ("anon", "sme", "sme_other", "provider", "provider_other", "gov_county",
          "gov_other_county", "gov_city", "admin")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from matching_helpers import DATA, make_package
 
 from matching import Matcher, NeedRecord, PackageRecord
 from matching.io import read_needs, read_packages
+from tests.matching.matching_helpers import DATA, make_package
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from matching_helpers import DATA
 
 from matching import Matcher
 from matching.cli import main
 from matching.io import read_needs, read_packages
+from tests.matching.matching_helpers import DATA
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from matching_helpers import make_package
-
 from matching import Matcher, fingerprint, read_fingerprint
+from tests.matching.matching_helpers import make_package
 
 
 def test_round_trip_gives_the_same_recommendations(fitted, broken_machines, tmp_path):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from matching_helpers import make_package
 
 from matching import FEATURE_NAMES, EnterpriseRecord, Matcher, NeedRecord
+from tests.matching.matching_helpers import make_package
 
 
 def codes(recommendation):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from matching_helpers import make_package
-
 from matching import Matcher, NeedRecord
+from tests.matching.matching_helpers import make_package
 
 
 def ids(recs):

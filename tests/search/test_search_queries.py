@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ids
 
 from search import QueryError, SearchQuery
+from tests.search.conftest import ids
 
 
 @pytest.fixture
