@@ -6,7 +6,7 @@ import logging
 import os
 import secrets
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -62,6 +62,8 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, background threads: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -73,6 +75,7 @@ def select_locale() -> str:
 def configure_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
+    from .deals.routes import bp as deals_bp
     from .find.routes import bp as find_bp
     from .main.routes import bp as main_bp
     from .needs.routes import bp as needs_bp
@@ -86,6 +89,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(packages_bp, url_prefix="/packages")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(find_bp, url_prefix="/search")
+    app.register_blueprint(deals_bp, url_prefix="/deals")
 
 
 def configure_request_hooks(app: Flask) -> None:

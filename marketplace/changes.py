@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
-from .models import Change, Enterprise, Need, Package, PackageCase, Provider
+from .models import Change, DealRequest, Enterprise, Need, Package, PackageCase, Provider
 
 # Set after a commit that logged changes; the request hook then drains the search outbox.
 committed_changes: ContextVar[bool] = ContextVar("committed_changes", default=False)
@@ -30,6 +30,8 @@ def _touched(session: Session) -> set[tuple[str, int]]:
             keys.add(("package", obj.package_id))
         elif isinstance(obj, Need):
             keys.add(("need", obj.id))
+        elif isinstance(obj, DealRequest):  # who may see a private need changed
+            keys.add(("need", obj.need_id))
         elif isinstance(obj, Provider):
             ids = connection.scalars(select(Package.id).where(Package.provider_id == obj.id))
             keys.update(("package", i) for i in ids)

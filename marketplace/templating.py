@@ -25,6 +25,16 @@ LABELS = {
     "package_status": {"draft": _l("草稿"), "published": _l("已发布"), "archived": _l("已归档")},
     "visibility": {"public": _l("公开"), "private": _l("仅对接的服务商可见")},
     "standing": {"normal": _l("正常"), "preferred": _l("优选"), "eliminated": _l("淘汰")},
+    "request_status": {"pending": _l("待回复"), "quoted": _l("已报价"), "declined": _l("已拒绝"),
+                       "withdrawn": _l("已撤回"), "closed": _l("已关闭"), "ordered": _l("已下单")},
+    "order_status": {"placed": _l("待交付"), "delivered": _l("待验收"), "disputed": _l("有异议"),
+                     "accepted": _l("已验收")},
+    "notice": {"request_received": _l("收到对接申请"), "request_withdrawn": _l("对接申请已撤回"),
+               "request_declined": _l("服务商拒绝了对接申请"), "quote_received": _l("收到报价"),
+               "quote_accepted": _l("报价被接受，已下单"),
+               "request_closed": _l("需求已选定其他方案，申请关闭"),
+               "order_delivered": _l("服务商已交付，请验收"), "delivery_accepted": _l("企业已验收"),
+               "order_disputed": _l("企业对交付提出异议"), "review_received": _l("收到评价")},
     "region_level": {"province": _l("省"), "city": _l("设区市"), "county": _l("县（市、区）")},
 }
 
@@ -80,6 +90,16 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with,
                                  reason_texts=reason_texts)
+
+    @app.context_processor
+    def inject_unread():
+        from flask_login import current_user
+
+        from .services.notify import unread_count
+
+        if current_user and current_user.is_authenticated:
+            return {"unread_notifications": unread_count(current_user)}
+        return {"unread_notifications": 0}
 
     @app.context_processor
     def inject_locale():

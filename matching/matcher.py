@@ -1226,7 +1226,7 @@ class Matcher(BaseEstimator):
             extra = self._mask_for(self._need_slot, len(valid), filter_items, items)
             if extra is not None:
                 valid &= extra
-            if pk["eliminated"][0]:
+            if pk["eliminated"][0] or not valid.any():
                 return []
             T = self._need_rows.scores(self._weighted(q))
             text, gate = self._text_scores(T, np.array([q.nnz > 0]), valid)

@@ -5,10 +5,12 @@ the login page (anonymous) or the next page (an allowed action) follows. A new e
 a row here fails ``test_every_endpoint_has_rows``.
 """
 
+from datetime import date
+
 import pytest
 
 from marketplace.extensions import db
-from marketplace.models import User
+from marketplace.models import DealRequest, Order, User
 from tests.conftest import AuthActions
 
 ROLES = ("anon", "sme", "sme_other", "provider", "provider_other", "gov_county",
@@ -26,7 +28,12 @@ LOGGED_IN_200 = row(302, *[200] * 8)
 ADMIN_ONLY = row(302, 403, 403, 403, 403, 403, 403, 403, 200)
 ADMIN_ACTS = row(302, 403, 403, 403, 403, 403, 403, 403, 302)
 PROVIDER_ONLY = row(302, 403, 403, 200, 200, 403, 403, 403, 403)
-PRIVATE_NEED_VIEW = row(302, 200, 404, 404, 404, 200, 404, 200, 200)
+ENTERPRISE_VIEW = row(302, 200, 404, 404, 404, 200, 404, 200, 200)
+DEAL_PARTIES = row(302, 200, 404, 200, 404, 404, 404, 404, 200)
+ORDER_VIEW = row(302, 200, 404, 200, 404, 200, 404, 200, 200)
+PROVIDER_FORM = row(302, 403, 403, 400, 404, 403, 403, 403, 403)
+SME_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
+SME_ORDER_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
 
 # (endpoint, method, path, expected by role); {placeholders} come from the world fixture.
 TABLE = [
@@ -39,20 +46,21 @@ TABLE = [
     ("auth.change_password", "GET", "/auth/password", LOGGED_IN_200),
     ("profiles.mine", "GET", "/profile/", row(302, 302, 302, 302, 302, 200, 200, 200, 200)),
     ("profiles.edit", "GET", "/profile/edit", row(302, 200, 200, 200, 200, 403, 403, 403, 403)),
-    ("profiles.enterprise", "GET", "/profile/enterprise/{enterprise}", PRIVATE_NEED_VIEW),
+    ("profiles.enterprise", "GET", "/profile/enterprise/{enterprise}", ENTERPRISE_VIEW),
     ("profiles.provider", "GET", "/profile/provider/{provider}", ALL_200),
     ("profiles.provider", "GET", "/profile/provider/{unverified_provider}",
      row(404, 404, 404, 404, 404, 200, 200, 200, 200)),
     ("needs.index", "GET", "/needs/", LOGGED_IN_200),
     ("needs.create", "GET", "/needs/new", row(302, 200, 200, 403, 403, 403, 403, 403, 403)),
-    ("needs.detail", "GET", "/needs/{private_need}", PRIVATE_NEED_VIEW),
+    # the provider was asked for a package against the private need: it may see it now
+    ("needs.detail", "GET", "/needs/{private_need}", ORDER_VIEW),
     ("needs.detail", "GET", "/needs/{public_need}", LOGGED_IN_200),
     ("needs.edit", "GET", "/needs/{private_need}/edit",
-     row(302, 200, 404, 404, 404, 403, 404, 403, 403)),
+     row(302, 200, 404, 403, 404, 403, 404, 403, 403)),
     ("needs.edit", "GET", "/needs/{public_need}/edit",
      row(302, 200, 403, 403, 403, 403, 403, 403, 403)),
     ("needs.change_status", "POST", "/needs/{private_need}/close",
-     row(302, 302, 404, 404, 404, 403, 404, 403, 403)),
+     row(302, 302, 404, 403, 404, 403, 404, 403, 403)),
     ("needs.change_status", "POST", "/needs/{public_need}/close",
      row(302, 302, 403, 403, 403, 403, 403, 403, 403)),
     ("packages.index", "GET", "/packages/", ALL_200),
@@ -72,6 +80,24 @@ TABLE = [
      row(302, 403, 403, 302, 404, 403, 403, 403, 403)),
     ("packages.change_status", "POST", "/packages/{published}/archive",
      row(302, 403, 403, 302, 403, 403, 403, 403, 403)),
+    ("deals.index", "GET", "/deals/", LOGGED_IN_200),
+    ("deals.notifications", "GET", "/deals/notifications", LOGGED_IN_200),
+    ("deals.create_request", "POST", "/deals/request",
+     row(302, 404, 404, 403, 403, 403, 403, 403, 403)),
+    ("deals.request_detail", "GET", "/deals/requests/{deal}", DEAL_PARTIES),
+    ("deals.quote", "POST", "/deals/requests/{deal}/quote", PROVIDER_FORM),
+    ("deals.decline", "POST", "/deals/requests/{deal}/decline", PROVIDER_FORM),
+    ("deals.accept", "POST", "/deals/requests/{deal}/accept", SME_FORM),
+    ("deals.withdraw", "POST", "/deals/requests/{deal}/withdraw",
+     row(302, 302, 404, 403, 403, 403, 403, 403, 403)),
+    ("deals.order_detail", "GET", "/deals/orders/{order}", ORDER_VIEW),
+    ("deals.order_step", "POST", "/deals/orders/{order}/deliver",
+     row(302, 403, 404, 302, 404, 403, 404, 403, 403)),
+    ("deals.dispute", "POST", "/deals/orders/{order}/dispute", SME_ORDER_FORM),
+    ("deals.review", "POST", "/deals/orders/{order}/review", SME_ORDER_FORM),
+    ("deals.reply", "POST", "/deals/orders/{order}/reply",
+     row(302, 403, 403, 400, 404, 403, 403, 403, 403)),
+    ("deals.dismiss", "POST", "/deals/dismiss", row(302, 400, 400, 403, 403, 403, 403, 403, 403)),
     ("admin.providers", "GET", "/admin/providers", ADMIN_ONLY),
     ("admin.verify_provider", "POST", "/admin/providers/{unverified_provider}/verify", ADMIN_ACTS),
     ("admin.users", "GET", "/admin/users", ADMIN_ONLY),
@@ -105,6 +131,20 @@ def world(app, make_user, make_provider, make_need, make_package):
         "draft": make_package(provider, status="draft"),
         "sme_other_user": users["sme_other"].id,
     }
+    with app.app_context():
+        deal = DealRequest(need_id=ids["public_need"], package_id=ids["published"],
+                           enterprise_id=enterprise, provider_id=provider)
+        ordered = DealRequest(need_id=ids["private_need"], package_id=ids["published"],
+                              enterprise_id=enterprise, provider_id=provider, status="ordered")
+        db.session.add_all([deal, ordered])
+        db.session.flush()
+        order = Order(need_id=ids["private_need"], request_id=ordered.id,
+                      package_id=ids["published"], enterprise_id=enterprise,
+                      provider_id=provider, amount_fen=100, scope="范围", delivery_days=5,
+                      due_date=date(2027, 1, 1))
+        db.session.add(order)
+        db.session.commit()
+        ids.update(deal=deal.id, order=order.id)
     return users, ids
 
 

@@ -3,6 +3,17 @@
 from .accounts import Role, User
 from .audit import AuditEntry
 from .changes import Change
+from .deals import (
+    DealRequest,
+    FeedbackKind,
+    MatchFeedback,
+    Notification,
+    Order,
+    OrderStatus,
+    Quote,
+    RequestStatus,
+    Review,
+)
 from .needs import Need, NeedStatus, Visibility
 from .packages import Deployment, Package, PackageCase, PackageStatus, PriceUnit
 from .profiles import Enterprise, Provider, ProviderKind, Standing, Tier
@@ -13,7 +24,16 @@ __all__ = [
     "Category",
     "Change",
     "Cluster",
+    "DealRequest",
     "Deployment",
+    "FeedbackKind",
+    "MatchFeedback",
+    "Notification",
+    "Order",
+    "OrderStatus",
+    "Quote",
+    "RequestStatus",
+    "Review",
     "Enterprise",
     "Industry",
     "Need",

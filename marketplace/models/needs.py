@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,9 @@ from ._base import TimestampMixin
 from .accounts import User
 from .profiles import Enterprise
 from .refdata import Category, ScenarioLevel
+
+if TYPE_CHECKING:
+    from .deals import DealRequest
 
 
 class Visibility:
@@ -48,6 +52,11 @@ class Need(TimestampMixin, db.Model):
     author: Mapped[User | None] = relationship()
     category: Mapped[Category] = relationship()
     scenario_level: Mapped[ScenarioLevel] = relationship()
+    requests: Mapped[list[DealRequest]] = relationship(back_populates="need")
+
+    def engaged_provider_ids(self) -> set[int]:
+        """Providers this need was requested from: a private need becomes visible to them."""
+        return {r.provider_id for r in self.requests}
 
     def is_owned_by(self, user) -> bool:
         return user.is_authenticated and user.enterprise_id == self.enterprise_id
@@ -60,4 +69,6 @@ class Need(TimestampMixin, db.Model):
             return False
         if self.is_owned_by(user) or user.is_admin or user.governs(self.enterprise.county):
             return True
-        return self.visibility == Visibility.PUBLIC
+        if self.visibility == Visibility.PUBLIC:
+            return True
+        return user.provider_id is not None and user.provider_id in self.engaged_provider_ids()

@@ -77,10 +77,13 @@ def create():
 @login_required
 def detail(need_id: int):
     need = needs.get_need(current_user, need_id)
-    suggestions = None
-    if need.can_edit(current_user) and need.status == NeedStatus.OPEN:
-        suggestions = matching.packages_for_need(need)
-    return render_template("needs/detail.html", need=need, suggestions=suggestions)
+    suggestions, requests = None, []
+    if need.can_edit(current_user):
+        requests = need.requests
+        if need.status == NeedStatus.OPEN:
+            suggestions = matching.packages_for_need(need)
+    return render_template("needs/detail.html", need=need, suggestions=suggestions,
+                           requests=requests)
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])

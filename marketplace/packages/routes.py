@@ -6,11 +6,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import refchoices
+from ..deals.forms import RequestForm
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import Role
 from ..pagination import paginate
-from ..services import matching, packages
+from ..services import deals, matching, packages
 from ..services.errors import ValidationFailed
 from ..views import role_required
 from .forms import MAX_CASES, PackageFilterForm, PackageForm
@@ -109,7 +110,14 @@ def create():
 @bp.route("/<int:package_id>")
 def detail(package_id: int):
     package = packages.get_package(current_user, package_id)
-    return render_template("packages/detail.html", package=package,
+    request_form = None
+    if package.is_public and current_user.is_authenticated and current_user.is_sme:
+        open_needs = deals.open_needs_of(current_user)
+        if open_needs:
+            request_form = RequestForm(package_id=package.id)
+            request_form.need_id.choices = refchoices.options(
+                (str(n.id), n.title) for n in open_needs)
+    return render_template("packages/detail.html", package=package, request_form=request_form,
                            similar=matching.similar_packages(package))
 
 

@@ -11,6 +11,7 @@ from ..models import Enterprise, Provider
 from ..services import profiles
 from ..services.errors import NotFound, ValidationFailed
 from ..services.packages import PackageFilters, visible_packages
+from ..services.provider_stats import provider_stats
 from .forms import EnterpriseForm, ProviderForm
 
 bp = Blueprint("profiles", __name__)
@@ -113,4 +114,5 @@ def provider(provider_id: int):
     packages = db.session.scalars(
         visible_packages(current_user, PackageFilters(provider_id=provider_id))
     ).all()
-    return render_template("profiles/provider.html", provider=found, packages=packages)
+    return render_template("profiles/provider.html", provider=found, packages=packages,
+                           stats=provider_stats(found.id))

@@ -28,6 +28,8 @@ from ..extensions import db
 from ..models import (
     Change,
     Enterprise,
+    FeedbackKind,
+    MatchFeedback,
     Need,
     NeedStatus,
     Package,
@@ -254,18 +256,29 @@ def _load(model, recommendations, query=None) -> list[Suggestion]:
             for r in recommendations if r.id in found]
 
 
+def _settled_packages(need_ids) -> set[int]:
+    """Packages not to recommend again for these needs: dismissed (不合适) or already requested."""
+    return set(db.session.scalars(select(MatchFeedback.package_id).where(
+        MatchFeedback.need_id.in_(list(need_ids)),
+        MatchFeedback.kind.in_((FeedbackKind.DISMISSED, FeedbackKind.REQUEST)))))
+
+
 def packages_for_need(need: Need, n: int = 8) -> list[Suggestion]:
     matcher = _matcher()
     if matcher is None:
         return []
-    return _load(Package, matcher.recommend(need_record(need), N=n), public_packages())
+    found = matcher.recommend(need_record(need), N=n,
+                              filter_items=_settled_packages([need.id]))
+    return _load(Package, found, public_packages())
 
 
 def packages_for_enterprise(enterprise: Enterprise, n: int = 6) -> list[Suggestion]:
     matcher = _matcher()
     if matcher is None:
         return []
-    return _load(Package, matcher.recommend(enterprise_record(enterprise), N=n),
+    record = enterprise_record(enterprise)
+    settled = _settled_packages([need.id for need in record.open_needs])
+    return _load(Package, matcher.recommend(record, N=n, filter_items=settled),
                  public_packages())
 
 

@@ -9,7 +9,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
 from ..extensions import db
-from ..models import Category, Enterprise, Need, NeedStatus, ScenarioLevel, User, Visibility
+from ..models import (
+    Category,
+    DealRequest,
+    Enterprise,
+    Need,
+    NeedStatus,
+    ScenarioLevel,
+    User,
+    Visibility,
+)
 from ..models._base import utcnow
 from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
@@ -137,6 +146,9 @@ def visible_needs(actor: User, filters: NeedFilters) -> Select:
         query = query.where(
             or_(Need.visibility == Visibility.PUBLIC, Enterprise.county_id.in_(governed))
         )
+    elif actor.is_provider:
+        engaged = select(DealRequest.need_id).where(DealRequest.provider_id == actor.provider_id)
+        query = query.where(or_(Need.visibility == Visibility.PUBLIC, Need.id.in_(engaged)))
     elif not actor.is_admin:
         query = query.where(Need.visibility == Visibility.PUBLIC)
     if filters.q:

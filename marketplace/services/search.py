@@ -70,7 +70,8 @@ def package_acl(package: Package) -> tuple[str, ...]:
 def need_acl(need: Need) -> tuple[str, ...]:
     """Mirrors :meth:`Need.can_view`: officials of every region above the enterprise."""
     owners = (f"enterprise:{need.enterprise_id}", "admin",
-              *(f"region:{r.code}" for r in need.enterprise.county.ancestors_and_self()))
+              *(f"region:{r.code}" for r in need.enterprise.county.ancestors_and_self()),
+              *(f"provider:{p}" for p in sorted(need.engaged_provider_ids())))
     return ("user", *owners) if need.visibility == Visibility.PUBLIC else owners
 
 

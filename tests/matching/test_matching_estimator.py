@@ -48,3 +48,13 @@ def test_a_one_package_catalogue_can_be_fitted():
     matcher = Matcher().fit([PackageRecord(id=1, title="设备联网监测", text="停机报警")])
     found = matcher.recommend(NeedRecord(id=9, text="机器老是停机"), N=3)
     assert [r.id for r in found] == [1]
+
+
+def test_leads_with_no_open_needs_are_empty():
+    from matching import Matcher, NeedRecord, PackageRecord
+
+    matcher = Matcher().fit([PackageRecord(id=1, title="设备联网监测", text="停机报警")])
+    assert matcher.recommend_needs(1, N=5) == []
+    matcher.upsert_needs([NeedRecord(id=7, text="机器老是停机")])
+    matcher.remove_needs([7])
+    assert matcher.recommend_needs(1, N=5) == []

@@ -1,0 +1,231 @@
+"""Deals: request a package, quote, accept, deliver, accept or dispute, review; notifications."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import refchoices
+from ..extensions import db
+from ..forms import apply_errors
+from ..models import Role
+from ..services import deals, needs, notify, packages
+from ..services.errors import NotFound, ValidationFailed
+from ..views import role_required, safe_next
+from .forms import (
+    AcceptForm,
+    DismissForm,
+    QuoteForm,
+    ReasonForm,
+    ReplyForm,
+    RequestForm,
+    ReviewForm,
+)
+
+bp = Blueprint("deals", __name__)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("deals/index.html", **deals.my_deals(current_user))
+
+
+@bp.route("/request", methods=["POST"])
+@role_required(Role.SME)
+def create_request():
+    form = RequestForm()
+    form.need_id.choices = refchoices.options(
+        (str(n.id), n.title) for n in deals.open_needs_of(current_user))
+    package = packages.get_package(current_user, _int(form.package_id.data))
+    if form.validate_on_submit():
+        need = needs.get_need(current_user, _int(form.need_id.data))
+        try:
+            deal = deals.request_package(current_user, need, package, form.message.data or "")
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("已向服务商发出对接申请。"), "success")
+            return redirect(url_for(".request_detail", request_id=deal.id))
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "danger")
+    return redirect(url_for("packages.detail", package_id=package.id))
+
+
+@bp.route("/requests/<int:request_id>")
+@login_required
+def request_detail(request_id: int):
+    deal = deals.get_request(current_user, request_id)
+    quote_form = QuoteForm(obj=deal.quote)
+    return render_template("deals/request.html", deal=deal, quote_form=quote_form,
+                           reason_form=ReasonForm(), accept_form=AcceptForm(),
+                           today=deals.today())
+
+
+@bp.route("/requests/<int:request_id>/quote", methods=["POST"])
+@role_required(Role.PROVIDER)
+def quote(request_id: int):
+    deal = deals.get_request(current_user, request_id)
+    form = QuoteForm()
+    if form.validate_on_submit():
+        data = deals.QuoteData(form.price_fen.data, form.scope.data, form.delivery_days.data,
+                               form.valid_until.data)
+        try:
+            deals.send_quote(current_user, deal, data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("报价已发送。"), "success")
+            return redirect(url_for(".request_detail", request_id=deal.id))
+    return render_template("deals/request.html", deal=deal, quote_form=form,
+                           reason_form=ReasonForm(), accept_form=AcceptForm(),
+                           today=deals.today()), 400
+
+
+@bp.route("/requests/<int:request_id>/decline", methods=["POST"])
+@role_required(Role.PROVIDER)
+def decline(request_id: int):
+    deal = deals.get_request(current_user, request_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            deals.decline_request(current_user, deal, form.reason.data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            flash(_("已拒绝这个申请。"), "info")
+            return redirect(url_for(".request_detail", request_id=deal.id))
+    return render_template("deals/request.html", deal=deal, quote_form=QuoteForm(obj=deal.quote),
+                           reason_form=form, accept_form=AcceptForm(),
+                           today=deals.today()), 400
+
+
+@bp.route("/requests/<int:request_id>/accept", methods=["POST"])
+@role_required(Role.SME)
+def accept(request_id: int):
+    deal = deals.get_request(current_user, request_id)
+    form = AcceptForm()
+    if not form.validate_on_submit():
+        abort(400)
+    order = deals.accept_quote(current_user, deal, form.revision.data)
+    db.session.commit()
+    flash(_("已下单。服务商交付后请验收。"), "success")
+    return redirect(url_for(".order_detail", order_id=order.id))
+
+
+@bp.route("/requests/<int:request_id>/withdraw", methods=["POST"])
+@role_required(Role.SME)
+def withdraw(request_id: int):
+    deal = deals.get_request(current_user, request_id)
+    deals.withdraw_request(current_user, deal)
+    db.session.commit()
+    flash(_("申请已撤回。"), "info")
+    return redirect(url_for(".request_detail", request_id=deal.id))
+
+
+def _order_page(order, status: int = 200, **forms):
+    forms = {"reason_form": ReasonForm(), "review_form": ReviewForm(),
+             "reply_form": ReplyForm(), **forms}
+    return render_template("deals/order.html", order=order, **forms), status
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def order_detail(order_id: int):
+    return _order_page(deals.get_order(current_user, order_id))
+
+
+@bp.route("/orders/<int:order_id>/<any(deliver, accept_delivery):action>", methods=["POST"])
+@login_required
+def order_step(order_id: int, action: str):
+    order = deals.get_order(current_user, order_id)
+    if action == "deliver":
+        deals.mark_delivered(current_user, order)
+        message = _("已标记交付，等待企业验收。")
+    else:
+        deals.accept_delivery(current_user, order)
+        message = _("已验收。欢迎评价这次服务。")
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".order_detail", order_id=order.id))
+
+
+def _order_form_post(order_id: int, name: str, form, action):
+    """Validate ``form``, run ``action(order, form)``; on failure show the order page with the
+    form's errors beside its fields."""
+    order = deals.get_order(current_user, order_id)
+    if form.validate_on_submit():
+        try:
+            action(order, form)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            return redirect(url_for(".order_detail", order_id=order.id))
+    return _order_page(order, 400, **{name: form})
+
+
+@bp.route("/orders/<int:order_id>/dispute", methods=["POST"])
+@role_required(Role.SME)
+def dispute(order_id: int):
+    def act(order, form):
+        deals.dispute_delivery(current_user, order, form.reason.data)
+
+    return _order_form_post(order_id, "reason_form", ReasonForm(), act)
+
+
+@bp.route("/orders/<int:order_id>/review", methods=["POST"])
+@role_required(Role.SME)
+def review(order_id: int):
+    def act(order, form):
+        deals.review_order(current_user, order, form.rating.data, form.text.data or "")
+
+    return _order_form_post(order_id, "review_form", ReviewForm(), act)
+
+
+@bp.route("/orders/<int:order_id>/reply", methods=["POST"])
+@role_required(Role.PROVIDER)
+def reply(order_id: int):
+    def act(order, form):
+        if order.review is None:
+            raise NotFound()
+        deals.reply_review(current_user, order.review, form.text.data)
+
+    return _order_form_post(order_id, "reply_form", ReplyForm(), act)
+
+
+@bp.route("/dismiss", methods=["POST"])
+@role_required(Role.SME)
+def dismiss():
+    form = DismissForm()
+    if not form.validate_on_submit():
+        abort(400)
+    need = needs.get_need(current_user, _int(form.need_id.data))
+    deals.dismiss(current_user, need, _int(form.package_id.data))
+    db.session.commit()
+    flash(_("已标记为不合适，不再推荐。"), "info")
+    return redirect(safe_next(request.form.get("next")) or url_for("needs.detail",
+                                                                   need_id=need.id))
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    items = notify.recent(current_user)
+    notify.mark_all_read(current_user)
+    db.session.commit()
+    return render_template("deals/notifications.html", items=items)

@@ -1,0 +1,71 @@
+"""Notifications: in-app rows for every user of the side that must act, plus an e-mail hook.
+
+The e-mail backend is a dotted path in ``EMAIL_BACKEND`` (default: log the message), so a
+deployment can swap in SMTP or a government messaging gateway without touching the services.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import Notification, User
+from ..models._base import utcnow
+
+log = logging.getLogger("marketplace.email")
+
+
+class LoggingEmailBackend:
+    """Writes each message to the log instead of sending it."""
+
+    def send(self, to: str, kind: str, subject: str, link: str) -> None:
+        log.info("email to=%s kind=%s subject=%s link=%s", to, kind, subject, link)
+
+
+def _backend():
+    default = "marketplace.services.notify.LoggingEmailBackend"
+    path = current_app.config.get("EMAIL_BACKEND", default)
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)()
+
+
+def _recipients(enterprise_id: int | None = None, provider_id: int | None = None) -> list[User]:
+    query = select(User).where(User.active.is_(True))
+    if enterprise_id is not None:
+        query = query.where(User.enterprise_id == enterprise_id)
+    else:
+        query = query.where(User.provider_id == provider_id)
+    return list(db.session.scalars(query))
+
+
+def notify(kind: str, subject: str, link: str, *, enterprise_id: int | None = None,
+           provider_id: int | None = None) -> None:
+    """Tell every active user of one enterprise or one provider."""
+    backend = _backend()
+    for user in _recipients(enterprise_id, provider_id):
+        db.session.add(Notification(user_id=user.id, kind=kind, subject=subject[:300],
+                                    link=link[:200]))
+        backend.send(user.email, kind, subject, link)
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def recent(user: User, limit: int = 50) -> list[Notification]:
+    return list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    ))
+
+
+def mark_all_read(user: User) -> None:
+    db.session.execute(update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
