@@ -9,6 +9,7 @@ import secrets
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from .config import configure
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
@@ -17,8 +18,17 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
                               "migrations")
 
 
+class BoundedIntConverter(IntegerConverter):
+    """Ids in URLs fit a database integer: a larger one is a 404, never an overflow (500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = BoundedIntConverter
     os.makedirs(app.instance_path, exist_ok=True)
     configure(app, config)
     configure_extensions(app)

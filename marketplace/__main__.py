@@ -14,8 +14,12 @@ from . import create_app
 from .extensions import db
 
 
-def prepare(app) -> dict[str, str]:
-    """Bring the schema up to date and load reference and demo data into an empty database."""
+def prepare(app, demo: bool | None = None) -> dict[str, str]:
+    """Bring the schema up to date, load reference data and, into an empty database, the demo.
+
+    ``demo=None`` loads the demo only on the embedded SQLite default: demo logins with a
+    published password must never appear on a production database by accident.
+    """
     from .demo import build_demo
     from .services import search
     from .services.demo import database_is_empty, load_demo
@@ -25,7 +29,9 @@ def prepare(app) -> dict[str, str]:
     with app.app_context():
         upgrade()
         seed_reference_data()
-        logins = load_demo(build_demo()) if database_is_empty() else {}
+        if demo is None:
+            demo = db.engine.url.get_backend_name() == "sqlite"
+        logins = load_demo(build_demo()) if demo and database_is_empty() else {}
         db.session.commit()
         if logins or search.index_is_empty():
             search.rebuild()
@@ -39,9 +45,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                        help="load demo data into an empty database (default: only on SQLite)")
     args = parser.parse_args()
     app = create_app()
-    prepare(app)
+    prepare(app, demo=args.demo)
     from .services.demo import DEMO_LOGINS, DEMO_PASSWORD
 
     print(f"\n  智改数转 marketplace: http://{args.host}:{args.port}/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -61,21 +62,32 @@ def apply_errors(form: FlaskForm, failure: ValidationFailed) -> None:
             form.form_errors.append(message)
 
 
+def visible_length(text: str) -> int:
+    """Characters a reader sees: format characters (zero-width, bidi marks) do not count."""
+    return sum(1 for c in text.strip() if unicodedata.category(c) != "Cf")
+
+
 class LengthChars:
-    """Length in characters with a translated message (WTForms' own counts the same way)."""
+    """Length in visible characters with a translated message."""
 
     def __init__(self, low: int = 0, high: int = 10_000):
         self.low, self.high = low, high
 
     def __call__(self, form, field):
-        size = len((field.data or "").strip())
+        size = visible_length(field.data or "")
         if not self.low <= size <= self.high:
             raise ValidationError(_l("需要 %(lo)d 到 %(hi)d 个字。", lo=self.low, hi=self.high))
 
 
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 class NoControlChars:
-    """Refuses control characters (other than newlines and tabs) in free text."""
+    """Refuses control characters (other than newlines and tabs) and bidi overrides, which
+    can make a title read differently from what it is."""
 
     def __call__(self, form, field):
-        if any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in field.data or ""):
+        text = field.data or ""
+        if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 or c in BIDI_CONTROLS
+               for c in text):
             raise ValidationError(_l("包含不可见的控制字符，请删除后再提交。"))

@@ -75,9 +75,15 @@ def nl2br(text: str) -> Markup:
     return Markup("<br>").join(escaped.split("\n"))
 
 
+def query_args() -> dict[str, list[str]]:
+    """The query string, less url_for's own arguments (``_anchor``, ``_external`` …), which a
+    visitor must not be able to pass through."""
+    return {k: v for k, v in request.args.to_dict(flat=False).items() if not k.startswith("_")}
+
+
 def url_with(**changes) -> str:
     """The current URL with some query arguments replaced (for pagination and filters)."""
-    args = request.args.to_dict(flat=False)
+    args = query_args()
     args.update({k: [v] for k, v in changes.items() if v is not None})
     from flask import url_for
 

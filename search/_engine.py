@@ -205,7 +205,9 @@ def suggest(view, query: SearchQuery, visible, masks, segmenter) -> str | None:
     fixed, changed = [], False
     for chunk in chunks:
         words = query_words(chunk.strip('"“”-'), segmenter)
-        if not words or all(_word(view, w)[0].any() for w in words):
+        # Only visible documents count: a word found just in hidden ones still gets a
+        # suggestion, so suggestions reveal nothing about drafts or private needs.
+        if not words or all((_word(view, w)[0] & visible).any() for w in words):
             fixed.append(chunk)
             continue
         candidates = view.similar_terms(normalize(chunk)) or {}

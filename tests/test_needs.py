@@ -48,6 +48,9 @@ def test_post_need(client, app, sme):
         ("budget_max_fen", "100", "预算上限不能低于下限"),
         ("desired_start", "2027-13-45", "不是有效的日期值"),
         ("visibility", "everyone", "不是有效的选择"),
+        ("desired_start", "0001-01-01", "2020 年到 2035 年"),
+        ("description", "\u200b" * 30, "需要 20 到 5000 个字"),
+        ("title", "正常标题\u202e反转", "控制字符"),
     ],
 )
 def test_bad_need_is_refused_and_nothing_written(client, app, sme, field, value, message):

@@ -97,3 +97,23 @@ def test_saved_recommender_is_loaded_not_refitted(app, chain, monkeypatch):
         db.session.remove()
         db.engine.dispose()
     assert found[0].item.title == "链主平台设备联网包"
+
+
+def test_catch_up_applies_each_change_once(app, chain, make_package, make_provider):
+    with app.app_context():
+        recommender = matching_service.get_recommender()
+        recommender.matcher()
+        recommender.catch_up()  # whatever happened before the fit, once
+        before = recommender.state.changed_since_fit
+        make_package(make_provider(name="又一家").id, title="空压机节能改造")
+        assert recommender.catch_up() == 1
+        assert recommender.catch_up() == 0
+        assert recommender.state.changed_since_fit == before + 1
+
+
+def test_change_times_from_any_session_zone_are_read_as_utc():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    shanghai = datetime(2026, 11, 29, 18, 0, tzinfo=timezone(timedelta(hours=8)))
+    assert matching_service._as_utc(shanghai) == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    assert matching_service._as_utc(datetime(2026, 11, 29, 10, 0)).tzinfo is UTC

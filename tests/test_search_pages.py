@@ -1,9 +1,11 @@
 """Search through the pages: kept in step with writes, visibility, facets, highlights."""
 
+import threading
+
 import pytest
 
 from marketplace.extensions import db
-from marketplace.models import Change
+from marketplace.models import Change, Need, User
 from marketplace.services import search as search_service
 
 
@@ -114,3 +116,39 @@ def test_bad_search_arguments_do_not_break_the_page(client):
     for args in ({"sort": "evil"}, {"page": "-4"}, {"kind": "users"}, {"category": "x" * 500},
                  {"q": "\x00\x01 '\" OR 1=1 --"}, {"price_band": "nonsense"}):
         assert client.get("/search/", query_string=args).status_code == 200
+
+
+def test_a_slow_drainer_cannot_overwrite_a_newer_version(app, make_enterprise, make_need,
+                                                         make_user, monkeypatch):
+    """Drainer A read a public need; meanwhile it turns private and drainer B runs. B must not
+    mark the change done before A has written, or A's stale document would stay searchable."""
+    need_id = make_need(make_enterprise().id, title="冲压线设备联网")
+    provider = make_user(role="provider")
+    monkeypatch.setattr(search_service, "DRAIN_LOCK_TIMEOUT", 0.3)
+    with app.app_context():
+        index = search_service.get_index()
+    original, calls = index.apply, []
+
+    def make_private_and_drain():
+        with app.app_context():
+            db.session.get(Need, need_id).visibility = "private"
+            db.session.commit()
+            calls.append(("B drained", search_service.drain(timeout=0.3)))
+            db.session.remove()
+
+    def apply(*args, **kwargs):
+        if not calls:
+            calls.append("A applying")
+            worker = threading.Thread(target=make_private_and_drain)
+            worker.start()
+            worker.join()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(index, "apply", apply)
+    with app.app_context():
+        search_service.drain()
+        assert calls == ["A applying", ("B drained", 0)]
+        search_service.drain_all()  # the queued change is indexed by the next drain
+        viewer = db.session.get(User, provider.id)
+        found = search_service.run_search(viewer, {"kind": "need", "text": "冲压线"})
+        assert found.total == 0

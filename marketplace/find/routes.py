@@ -10,7 +10,7 @@ import search
 from ..extensions import db
 from ..models import Category, Cluster, Industry, Region, ScenarioLevel
 from ..services.search import run_search
-from ..templating import LABELS
+from ..templating import LABELS, query_args
 
 bp = Blueprint("find", __name__)
 
@@ -55,7 +55,7 @@ def _query_args(kind: str) -> dict:
 
 def toggle_url(name: str, value: str) -> str:
     """This search with ``name=value`` added, or removed if it is there; back to page 1."""
-    args = request.args.to_dict(flat=False)
+    args = query_args()
     values = args.get(name, [])
     args[name] = [v for v in values if v != value] if value in values else [*values, value]
     args.pop("page", None)

@@ -14,8 +14,8 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -117,6 +117,8 @@ class _State:
     checked: float = 0.0  # monotonic time of the last catch-up
     changed_since_fit: int = 0
     refitting: bool = False
+    # change ids already applied that are still inside the overlap window, with their time
+    seen: dict[int, datetime] = field(default_factory=dict)
 
 
 class Recommender:
@@ -168,20 +170,29 @@ class Recommender:
         log.info("recommender fitted: %d packages, %d needs", len(packages), len(needs))
 
     def catch_up(self) -> int:
-        """Apply the changes logged since the last catch-up; returns how many objects."""
+        """Apply the changes logged since the last catch-up; returns how many were new.
+
+        Rows are re-read from ``CATCH_UP_OVERLAP`` before the newest one applied, so a row that
+        committed late (a long transaction) is still seen; ids already applied are skipped.
+        """
         state = self.state
         since = (state.synced_at or utcnow()) - CATCH_UP_OVERLAP
         rows = db.session.execute(
-            select(Change.kind, Change.object_id, Change.at).where(Change.at >= since)
+            select(Change.id, Change.kind, Change.object_id, Change.at)
+            .where(Change.at >= since)
         ).all()
         state.checked = time.monotonic()
-        if not rows:
+        new = [r for r in rows if r.id not in state.seen]
+        state.seen = {i: at for i, at in state.seen.items() if at >= since}
+        if not new:
             return 0
-        self._apply({r.object_id for r in rows if r.kind == "package"},
-                    {r.object_id for r in rows if r.kind == "need"})
-        state.synced_at = max(r.at for r in rows).replace(tzinfo=state.synced_at.tzinfo)
-        state.changed_since_fit += len(rows)
-        return len(rows)
+        self._apply({r.object_id for r in new if r.kind == "package"},
+                    {r.object_id for r in new if r.kind == "need"})
+        for row in new:
+            state.seen[row.id] = _as_utc(row.at)
+        state.synced_at = max(state.synced_at, *(_as_utc(r.at) for r in new))
+        state.changed_since_fit += len(new)
+        return len(new)
 
     def _apply(self, package_ids: set[int], need_ids: set[int]) -> None:
         matcher = self.state.matcher
@@ -196,6 +207,11 @@ class Recommender:
 
     def needs_refit(self) -> bool:
         return not self.state.refitting and self.state.changed_since_fit >= self.refit_after
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Change times as aware UTC: SQLite gives naive UTC, PostgreSQL the session's zone."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def get_recommender() -> Recommender:

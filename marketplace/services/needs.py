@@ -62,6 +62,10 @@ def _check(data: NeedData) -> None:
     low, high = data.budget_min_fen, data.budget_max_fen
     if low is not None and high is not None and low > high:
         errors["budget_max_fen"] = _l("预算上限不能低于下限。")
+    if data.desired_start is not None and not (
+        date(2020, 1, 1) <= data.desired_start <= date(2035, 12, 31)
+    ):
+        errors["desired_start"] = _l("请填写 2020 年到 2035 年之间的日期。")
     if data.visibility not in Visibility.ALL:
         errors["visibility"] = _l("请选择公开范围。")
     if errors:

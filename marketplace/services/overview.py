@@ -5,7 +5,18 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Enterprise, Need, NeedStatus, Package, PackageStatus, Provider, Region, User
+from ..models import (
+    Enterprise,
+    Need,
+    NeedStatus,
+    Package,
+    PackageStatus,
+    Provider,
+    Region,
+    Standing,
+    User,
+    Visibility,
+)
 from . import matching
 from .accounts import count_users_by_role
 from .packages import public_packages
@@ -56,7 +67,7 @@ def gov_overview(user: User) -> dict:
         "needs": _count(needs),
         "open_needs": _count(needs.where(Need.status == NeedStatus.OPEN)),
         "providers_serving": _count(
-            select(Provider).where(Provider.verified,
+            select(Provider).where(Provider.verified, Provider.standing != Standing.ELIMINATED,
                                    Provider.regions_served.any(
                                        _region_or_ancestor(user, governed)))
         ),
@@ -87,5 +98,5 @@ def landing() -> dict:
         ).all(),
         "package_count": _count(public_packages()),
         "provider_count": _count(select(Provider).where(Provider.verified)),
-        "need_count": _count(select(Need)),
+        "need_count": _count(select(Need).where(Need.visibility == Visibility.PUBLIC)),
     }

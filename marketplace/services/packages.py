@@ -236,5 +236,5 @@ def _narrow(query: Select, filters: PackageFilters) -> Select:
     order = {
         "price": (Package.price_fen.asc(), Package.id.asc()),
         "price_desc": (Package.price_fen.desc(), Package.id.desc()),
-    }.get(filters.sort, (Package.published_at.desc(), Package.id.desc()))
+    }.get(filters.sort, (Package.published_at.desc().nulls_last(), Package.id.desc()))
     return query.order_by(*order)

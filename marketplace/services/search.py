@@ -10,8 +10,12 @@ rebuilds everything from the database.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
@@ -27,6 +31,7 @@ from ..models._base import utcnow
 
 log = logging.getLogger("marketplace.search")
 DRAIN_BATCH = 500
+DRAIN_LOCK_TIMEOUT = 10.0
 
 
 def get_index() -> search.SearchIndex:
@@ -131,12 +136,48 @@ def _needs(ids: Iterable[int] | None = None) -> Iterator[Need]:
 # -- keeping the index in step ------------------------------------------------------------------
 
 
-def drain(limit: int = DRAIN_BATCH) -> int:
+@contextmanager
+def _drain_lock(index: search.SearchIndex, timeout: float) -> Iterator[bool]:
+    """One drainer per index at a time, from reading the queue to marking it done.
+
+    Without it, a drainer that read an object before another drainer indexed a newer version
+    could write the old document last and leave, say, a now-private need searchable.
+    """
+    fd = os.open(index.path / ".drain.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    yield False
+                    return
+                time.sleep(0.02)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def drain(limit: int = DRAIN_BATCH, timeout: float | None = None) -> int:
     """Index up to ``limit`` unindexed changes; returns how many were applied.
 
-    Another process holding the index writer is not an error: its drain, or the next one,
-    picks the rows up.
+    A drainer that cannot get the drain lock in time returns 0: the rows stay queued for the
+    next drain.
     """
+    index = get_index()
+    with _drain_lock(index, DRAIN_LOCK_TIMEOUT if timeout is None else timeout) as locked:
+        if not locked:
+            return 0
+        db.session.commit()  # read what was committed before the lock was ours
+        return _drain_locked(index, limit)
+
+
+def _drain_locked(index: search.SearchIndex, limit: int) -> int:
     rows = db.session.execute(
         select(Change.id, Change.kind, Change.object_id)
         .where(Change.indexed_at.is_(None)).order_by(Change.id).limit(limit)
@@ -150,7 +191,7 @@ def drain(limit: int = DRAIN_BATCH) -> int:
     found = {(doc.kind, doc.id) for doc in upserts}
     deletes = [(kind, i) for kind, ids in wanted.items() for i in ids if (kind, i) not in found]
     try:
-        get_index().apply(upserts=upserts, deletes=deletes)
+        index.apply(upserts=upserts, deletes=deletes)
     except search.IndexBusyError:
         db.session.rollback()
         return 0

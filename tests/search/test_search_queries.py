@@ -220,3 +220,11 @@ def test_updates_and_deletes(index, package, find):
 def test_search_before_anything_was_indexed(find):
     results = find("质量检测")
     assert results.total == 0 and results.hits == () and results.suggestion is None
+
+
+def test_suggestions_reveal_nothing_about_hidden_documents(index, package):
+    index.apply(upserts=[package(1, "MES 生产管理"),
+                         package(2, "mesz 草稿", acl=("provider:9",))])
+    public = SearchQuery("package", "mesz", principals={"public"})
+    assert index.search(public).total == 0
+    assert index.search(public).suggestion == "mes"
