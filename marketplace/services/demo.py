@@ -102,7 +102,9 @@ def load_demo(content) -> dict[str, str]:
             created_at=created, updated_at=created,
         ))
     db.session.flush()
-    return _demo_users(smes, providers, content)
+    logins = _demo_users(smes, providers, content)
+    _demo_deals()
+    return logins
 
 
 def _demo_users(smes, providers, content) -> dict[str, str]:
@@ -127,3 +129,28 @@ def _demo_users(smes, providers, content) -> dict[str, str]:
                             password_hash=password, **links))
     db.session.flush()
     return DEMO_LOGINS
+
+
+def _demo_deals() -> None:
+    """Deals in every state the demo logins should act on: a request to quote, a quote to
+    accept, a delivery to accept."""
+    from . import deals
+
+    sme = db.session.scalar(select(User).where(User.email == "sme@demo.zgsz.cn"))
+    seller = db.session.scalar(select(User).where(User.email == "provider@demo.zgsz.cn"))
+    needs = db.session.scalars(select(Need).where(
+        Need.enterprise_id == sme.enterprise_id, Need.status == "open").order_by(Need.id)).all()
+    offers = db.session.scalars(select(Package).where(
+        Package.provider_id == seller.provider_id, Package.status == "published")
+        .order_by(Package.id)).all()
+    quote = deals.QuoteData(price_fen=3_600_000, scope="现场调研、系统部署、三个月驻场培训与运维。",
+                            delivery_days=45, valid_until=deals.today() + timedelta(days=30))
+    for step, (need, package) in enumerate(zip(needs[:3], offers, strict=False)):
+        request = deals.request_package(sme, need, package, "希望先来厂里看看现场。")
+        if step == 0:
+            continue  # waits for the provider's quote
+        deals.send_quote(seller, request, quote)
+        if step == 2:
+            order = deals.accept_quote(sme, request, revision=1)
+            deals.mark_delivered(seller, order)  # waits for the SME's acceptance
+    db.session.flush()
