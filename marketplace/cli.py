@@ -79,7 +79,40 @@ def create_user(email, display_name, role, region_code, password):
     click.echo(f"created {user.role} {user.email}")
 
 
+matching_cli = AppGroup("matching", help="The recommender.")
+
+
+@matching_cli.command("refit")
+def matching_refit():
+    """Fit the recommender from the database and save it (running processes pick it up)."""
+    from .services.matching import get_recommender
+
+    get_recommender().refit()
+    click.echo("recommender fitted and saved")
+
+
+@matching_cli.command("retrain")
+@click.option("--min-events", default=50, show_default=True,
+              help="Fewest positive and negative pairs to learn from.")
+def matching_retrain(min_events: int):
+    """Learn signal weights from requests, orders, acceptances, dismissals and impressions,
+    print the metrics before and after on held-out needs, and refit with the new weights."""
+    import json
+
+    from matching.learn import InsufficientFeedback
+
+    from .services.matching import get_recommender, retrain
+
+    try:
+        result = retrain(min_events)
+    except InsufficientFeedback as exc:
+        raise click.ClickException(f"not retrained: {exc}") from None
+    click.echo(json.dumps(result.report(), indent=2, ensure_ascii=False))
+    get_recommender().refit()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(users)
     app.cli.add_command(search_cli)
+    app.cli.add_command(matching_cli)

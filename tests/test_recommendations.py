@@ -4,7 +4,7 @@ import pytest
 
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.models import Need, Package, User
+from marketplace.models import MatchFeedback, Need, Package, User
 from marketplace.services import matching as matching_service
 
 NEED_TEXT = "注塑机老是坏，一停机就耽误交货，想知道哪台机器在干活、停了多久。"
@@ -117,3 +117,41 @@ def test_change_times_from_any_session_zone_are_read_as_utc():
     shanghai = datetime(2026, 11, 29, 18, 0, tzinfo=timezone(timedelta(hours=8)))
     assert matching_service._as_utc(shanghai) == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
     assert matching_service._as_utc(datetime(2026, 11, 29, 10, 0)).tzinfo is UTC
+
+
+def test_need_page_records_impressions(app, chain):
+    _login(app, chain["user"]).get(f"/needs/{chain['need']}")
+    _login(app, chain["user"]).get(f"/needs/{chain['need']}")
+    with app.app_context():
+        kinds = [f.kind for f in db.session.scalars(db.select(MatchFeedback))]
+    assert kinds and set(kinds) == {"impression"}
+    assert len(kinds) == 3  # the three public packages, once each although shown twice
+
+
+def test_retrain_learns_weights_from_feedback(app, runner, make_enterprise, make_provider,
+                                              make_package, make_need):
+    provider = make_provider().id
+    topics = [("设备联网停机监测", "device_monitoring", "注塑机停机报警，开机率看板。"),
+              ("空压机能耗管理", "energy", "电表采集，分析用电，降低电费。"),
+              ("仓库条码管理", "warehouse_logistics", "扫码出入库，找货不再靠人记。"),
+              ("视觉缺陷检测", "quality", "相机识别划痕，替代人工目检。")]
+    packages = [make_package(provider, title=t, category_code=c, description=d)
+                for t, c, d in topics]
+    enterprise = make_enterprise().id
+    with app.app_context():
+        for i in range(12):
+            title, category, text = topics[i % 4]
+            need = make_need(enterprise, title=f"{title}需求{i}", category_code=category,
+                             description=text * 2)
+            for j, package in enumerate(packages):
+                kind = "request" if j == i % 4 else "impression"
+                db.session.add(MatchFeedback(need_id=need, package_id=package, kind=kind))
+        db.session.commit()
+    result = runner.invoke(args=["matching", "retrain"])
+    assert result.exit_code != 0 and "not retrained" in result.output
+    result = runner.invoke(args=["matching", "retrain", "--min-events", "5"])
+    assert result.exit_code == 0, result.output
+    assert "before" in result.output and "after" in result.output
+    with app.app_context():
+        weights = matching_service.get_recommender().learned_weights()
+    assert weights and "text_words" in weights

@@ -82,6 +82,8 @@ def detail(need_id: int):
         requests = need.requests
         if need.status == NeedStatus.OPEN:
             suggestions = matching.packages_for_need(need)
+            matching.record_impressions(need, suggestions)
+            db.session.commit()
     return render_template("needs/detail.html", need=need, suggestions=suggestions,
                            requests=requests)
 

@@ -44,6 +44,7 @@ log = logging.getLogger("marketplace.matching")
 # Rows committed a little out of order (long transactions) are caught by re-reading this much.
 CATCH_UP_OVERLAP = timedelta(seconds=60)
 SYNC_FILE = "sync.json"
+WEIGHTS_FILE = "weights.json"
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ class Recommender:
             with self.lock:
                 self.state = _State(checked=time.monotonic())
             return
-        fitted = matching.Matcher().fit(packages, needs)
+        fitted = matching.Matcher(weights=self.learned_weights()).fit(packages, needs)
         fitted.save(self.directory)
         (self.directory / SYNC_FILE).write_text(json.dumps({"synced_at": started.isoformat()}))
         with self.lock:
@@ -204,6 +205,11 @@ class Recommender:
             live = list(db.session.scalars(_lead_needs_query().where(Need.id.in_(need_ids))))
             matcher.upsert_needs([need_record(n) for n in live])
             matcher.remove_needs(need_ids - {n.id for n in live})
+
+    def learned_weights(self) -> dict | None:
+        """Weights written by :func:`retrain`, if any (else the library's defaults)."""
+        path = self.directory / WEIGHTS_FILE
+        return json.loads(path.read_text()) if path.exists() else None
 
     def needs_refit(self) -> bool:
         return not self.state.refitting and self.state.changed_since_fit >= self.refit_after
@@ -325,3 +331,40 @@ def leads_for_provider(user: User, n: int = 20) -> list[tuple[Suggestion, Packag
     ranked = sorted(best.values(), key=lambda pair: -pair[0].score)[:n]
     loaded = {s.item.id: s for s in _load(Need, [r for r, _ in ranked], _lead_needs_query())}
     return [(loaded[r.id], package) for r, package in ranked if r.id in loaded]
+
+
+# -- learning from what SMEs did ----------------------------------------------------------------
+
+
+def record_impressions(need: Need, suggestions: list[Suggestion]) -> None:
+    """Remember which packages were shown for a need (once per pair): the negatives that
+    requests and orders are weighed against when the weights are learned."""
+    shown = {s.item.id for s in suggestions}
+    known = set(db.session.scalars(select(MatchFeedback.package_id).where(
+        MatchFeedback.need_id == need.id, MatchFeedback.kind == FeedbackKind.IMPRESSION,
+        MatchFeedback.package_id.in_(shown))))
+    for package_id in sorted(shown - known):
+        db.session.add(MatchFeedback(need_id=need.id, package_id=package_id,
+                                     kind=FeedbackKind.IMPRESSION))
+
+
+def retrain(min_events: int = 50):
+    """Learn the signal weights from the stored feedback and keep them for the next refit.
+
+    Returns the library's result, whose ``report()`` compares the ranking metrics before and
+    after on held-out needs; raises ``matching.learn.InsufficientFeedback`` when too little
+    feedback exists.
+    """
+    from matching.learn import learn_weights
+
+    events = [{"need": f.need_id, "package": f.package_id, "event": f.kind}
+              for f in db.session.scalars(select(MatchFeedback))]
+    need_ids = {e["need"] for e in events}
+    needs = [need_record(n) for n in db.session.scalars(
+        select(Need).where(Need.id.in_(need_ids)).options(selectinload(Need.enterprise)))]
+    packages = [package_record(p) for p in db.session.scalars(_package_query())]
+    result = learn_weights(matching.Matcher().fit(packages), needs, events, min_events)
+    recommender = get_recommender()
+    recommender.directory.mkdir(parents=True, exist_ok=True)
+    (recommender.directory / WEIGHTS_FILE).write_text(json.dumps(result.weights, indent=2))
+    return result
