@@ -237,3 +237,31 @@ def test_two_quick_accepts_make_one_order(app, parties, database_url):
     assert sorted(outcomes) == ["ok", "refused"]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Order)) == 1
+
+
+def test_decline_and_withdraw(app, parties):
+    url = _request(parties)
+    assert parties["provider"].post(url + "/decline", data={"reason": ""}).status_code == 400
+    assert parties["provider"].post(url + "/decline",
+                                    data={"reason": "不做这个行业"}).status_code == 302
+    assert "不做这个行业" in parties["sme"].get(url).get_data(as_text=True)
+    assert parties["sme"].post(url + "/withdraw").status_code == 409  # already declined
+    assert parties["provider"].post(url + "/quote", data=_quote()).status_code == 409
+    other = _request(parties, "other_package")
+    assert parties["sme"].post(other + "/withdraw").status_code == 302
+    assert parties["other_provider"].post(other + "/quote", data=_quote()).status_code == 409
+    with app.app_context():
+        statuses = sorted(r.status for r in db.session.scalars(db.select(DealRequest)))
+        assert statuses == ["declined", "withdrawn"]
+        assert db.session.scalar(db.select(db.func.count()).select_from(Quote)) == 0
+
+
+def test_quoting_a_closed_need_is_refused(app, parties):
+    url = _request(parties)
+    parties["sme"].post(f"/needs/{parties['need']}/close")
+    assert parties["provider"].post(url + "/quote", data=_quote()).status_code == 409
+    # a closed need is not among the needs one may request for: refused, nothing written
+    parties["sme"].post("/deals/request", data={
+        "need_id": parties["need"], "package_id": parties["other_package"]})
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(DealRequest)) == 1
