@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
-from .models import Category, Cluster, Enterprise, Industry, Need, Region, ScenarioLevel
+from .models import Category, Cluster, Enterprise, Industry, Need, ScenarioLevel
+from .services.regions import region_by_code
 from .templating import label
 
 MAX_REASONS = 5
@@ -17,7 +18,7 @@ def _name(model, code) -> str:
 
 
 def _region(code: str) -> str:
-    region = db.session.scalar(db.select(Region).where(Region.code == code))
+    region = region_by_code(code)
     return region.label if region else code
 
 

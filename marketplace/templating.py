@@ -7,7 +7,6 @@ from datetime import date, datetime
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 
 # Labels of the fixed codes (reference data tables carry their own names).
 LABELS = {
@@ -70,11 +69,6 @@ def when(value: date | datetime | None) -> str:
     return format_date(value, "yyyy-MM-dd")
 
 
-def nl2br(text: str) -> Markup:
-    escaped = Markup.escape(text or "")
-    return Markup("<br>").join(escaped.split("\n"))
-
-
 def query_args() -> dict[str, list[str]]:
     """The query string, less url_for's own arguments (``_anchor``, ``_external`` …), which a
     visitor must not be able to pass through."""
@@ -91,7 +85,7 @@ def url_with(**changes) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, when=when, nl2br=nl2br)
+    app.jinja_env.filters.update(money=money, when=when)
     from .reasons import reason_texts
 
     app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with,

@@ -27,9 +27,3 @@ class RenameForm(FlaskForm):
                                                Length(max=64), NoControlChars()])
     name_en = StringField(_l("英文名称"), validators=[Length(max=128), NoControlChars()])
     submit = SubmitField(_l("保存"))
-
-
-class ConfirmForm(FlaskForm):
-    """A bare form for POST buttons, so they carry a CSRF token."""
-
-    submit = SubmitField(_l("确定"))

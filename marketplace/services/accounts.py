@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import Region, Role, User
+from ..models import Role, User
 from ..models._base import utcnow
 from . import audit
 from .errors import NotAllowed, ValidationFailed
+from .regions import region_by_code
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -80,14 +81,10 @@ def _check_new_account(data: NewAccount, allowed_roles: tuple[str, ...]) -> None
     problem = password_problem(data.password)
     if problem:
         errors["password"] = problem
-    if data.role == Role.GOV and _region(data.region_code) is None:
+    if data.role == Role.GOV and region_by_code(data.region_code) is None:
         errors["region_code"] = _l("请选择政府账号所属的地区。")
     if errors:
         raise ValidationFailed(errors)
-
-
-def _region(code: str | None) -> Region | None:
-    return db.session.scalar(select(Region).where(Region.code == code)) if code else None
 
 
 def _new_user(data: NewAccount) -> User:
@@ -96,7 +93,7 @@ def _new_user(data: NewAccount) -> User:
         password_hash=hash_password(data.password),
         display_name=data.display_name.strip(),
         role=data.role,
-        region=_region(data.region_code) if data.role == Role.GOV else None,
+        region=region_by_code(data.region_code) if data.role == Role.GOV else None,
     )
     db.session.add(user)
     db.session.flush()

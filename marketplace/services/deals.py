@@ -37,6 +37,7 @@ from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .notify import notify
 from .regions import region_ids_governed
+from .states import apply_step
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MESSAGE_MAX, SCOPE_MIN, SCOPE_MAX, REASON_MAX = 2000, 5, 5000, 1000
@@ -60,13 +61,6 @@ ORDER_TRANSITIONS = {
 
 def today() -> date:
     return datetime.now(LOCAL_TZ).date()
-
-
-def _step(transitions: dict, obj, action: str, message) -> None:
-    sources, target = transitions[action]
-    if obj.status not in sources:
-        raise IllegalTransition(message)
-    obj.status = target
 
 
 def _record_feedback(need_id: int, package_id: int, kind: str) -> None:
@@ -109,7 +103,7 @@ def request_package(actor: User, need: Need, package: Package, message: str) -> 
 def withdraw_request(actor: User, request: DealRequest) -> None:
     if actor.enterprise_id != request.enterprise_id:
         raise NotAllowed(_l("只有申请方可以撤回。"))
-    _step(REQUEST_TRANSITIONS, request, "withdraw", _l("这个申请已经不能撤回。"))
+    apply_step(REQUEST_TRANSITIONS, request, "withdraw", _l("这个申请已经不能撤回。"))
     notify("request_withdrawn", request.need.title, f"/deals/requests/{request.id}",
            provider_id=request.provider_id)
     audit.record(actor, "withdraw_request", request)
@@ -120,7 +114,7 @@ def decline_request(actor: User, request: DealRequest, reason: str) -> None:
         raise NotAllowed(_l("只有被申请的服务商可以拒绝。"))
     if not reason.strip() or len(reason.strip()) > REASON_MAX:
         raise ValidationFailed({"reason": _l("请说明原因（最多 %(n)d 个字）。", n=REASON_MAX)})
-    _step(REQUEST_TRANSITIONS, request, "decline", _l("这个申请已经不能拒绝。"))
+    apply_step(REQUEST_TRANSITIONS, request, "decline", _l("这个申请已经不能拒绝。"))
     request.decline_reason = reason.strip()
     request.responded_at = request.responded_at or utcnow()
     notify("request_declined", request.need.title, f"/deals/requests/{request.id}",
@@ -160,7 +154,7 @@ def send_quote(actor: User, request: DealRequest, data: QuoteData) -> Quote:
     if request.need.status != NeedStatus.OPEN:
         raise IllegalTransition(_l("需求已不在征集中，不能报价。"))
     _check_quote(data)
-    _step(REQUEST_TRANSITIONS, request, "quote", _l("这个申请已经不能报价。"))
+    apply_step(REQUEST_TRANSITIONS, request, "quote", _l("这个申请已经不能报价。"))
     quote = request.quote
     if quote is None:
         quote = request.quote = Quote(request_id=request.id, revision=1, price_fen=0, scope="",
@@ -196,7 +190,7 @@ def accept_quote(actor: User, request: DealRequest, revision: int) -> Order:
         raise IllegalTransition(_l("服务商刚刚修改了报价，请查看新报价后再接受。"))
     if quote.is_expired(today()):
         raise IllegalTransition(_l("报价已过有效期，请联系服务商重新报价。"))
-    _step(REQUEST_TRANSITIONS, request, "accept", _l("这个申请已经不能接受报价。"))
+    apply_step(REQUEST_TRANSITIONS, request, "accept", _l("这个申请已经不能接受报价。"))
     order = Order(need_id=need.id, request_id=request.id, package_id=request.package_id,
                   enterprise_id=request.enterprise_id, provider_id=request.provider_id,
                   amount_fen=quote.price_fen, scope=quote.scope,
@@ -232,7 +226,7 @@ def _close_other_requests(accepted: DealRequest) -> None:
 def mark_delivered(actor: User, order: Order) -> None:
     if actor.provider_id != order.provider_id:
         raise NotAllowed(_l("只有服务商可以标记交付。"))
-    _step(ORDER_TRANSITIONS, order, "deliver", _l("订单当前状态不能标记交付。"))
+    apply_step(ORDER_TRANSITIONS, order, "deliver", _l("订单当前状态不能标记交付。"))
     order.delivered_at = utcnow()
     notify("order_delivered", order.need.title, f"/deals/orders/{order.id}",
            enterprise_id=order.enterprise_id)
@@ -243,7 +237,7 @@ def accept_delivery(actor: User, order: Order) -> None:
     """The SME accepts the delivery (验收): the order is done and the need closes."""
     if actor.enterprise_id != order.enterprise_id:
         raise NotAllowed(_l("只有采购企业可以验收。"))
-    _step(ORDER_TRANSITIONS, order, "accept_delivery", _l("订单当前状态不能验收。"))
+    apply_step(ORDER_TRANSITIONS, order, "accept_delivery", _l("订单当前状态不能验收。"))
     order.accepted_at = utcnow()
     order.need.status = NeedStatus.CLOSED
     order.need.closed_at = utcnow()
@@ -258,7 +252,7 @@ def dispute_delivery(actor: User, order: Order, reason: str) -> None:
         raise NotAllowed(_l("只有采购企业可以提出异议。"))
     if not reason.strip() or len(reason.strip()) > REASON_MAX:
         raise ValidationFailed({"reason": _l("请说明原因（最多 %(n)d 个字）。", n=REASON_MAX)})
-    _step(ORDER_TRANSITIONS, order, "dispute", _l("订单当前状态不能提出异议。"))
+    apply_step(ORDER_TRANSITIONS, order, "dispute", _l("订单当前状态不能提出异议。"))
     order.dispute_reason = reason.strip()
     notify("order_disputed", order.need.title, f"/deals/orders/{order.id}",
            provider_id=order.provider_id)

@@ -33,12 +33,12 @@ from ..models import (
     Need,
     NeedStatus,
     Package,
-    Provider,
     User,
     Visibility,
 )
 from ..models._base import utcnow
-from .packages import public_packages
+from .packages import package_details, public_packages
+from .regions import region_codes_up
 
 log = logging.getLogger("marketplace.matching")
 # Rows committed a little out of order (long transactions) are caught by re-reading this much.
@@ -66,16 +66,12 @@ def package_record(package: Package) -> matching.PackageRecord:
     )
 
 
-def _regions(enterprise: Enterprise) -> tuple[str, ...]:
-    return tuple(r.code for r in enterprise.county.ancestors_and_self())
-
-
 def need_record(need: Need) -> matching.NeedRecord:
     enterprise = need.enterprise
     return matching.NeedRecord(
         id=need.id, text=f"{need.title}。{need.description}", category=need.category_code,
         scenario_level=need.scenario_level_code, industry=enterprise.industry_code,
-        cluster=enterprise.cluster_code, regions=_regions(enterprise),
+        cluster=enterprise.cluster_code, regions=region_codes_up(enterprise.county),
         budget_min_fen=need.budget_min_fen, budget_max_fen=need.budget_max_fen,
         chain_leader_id=enterprise.chain_leader_id, enterprise_id=enterprise.id,
     )
@@ -88,17 +84,13 @@ def enterprise_record(enterprise: Enterprise) -> matching.EnterpriseRecord:
     )
     return matching.EnterpriseRecord(
         id=enterprise.id, industry=enterprise.industry_code, cluster=enterprise.cluster_code,
-        regions=_regions(enterprise), chain_leader_id=enterprise.chain_leader_id,
+        regions=region_codes_up(enterprise.county), chain_leader_id=enterprise.chain_leader_id,
         open_needs=tuple(need_record(n) for n in needs),
     )
 
 
 def _package_query():
-    return public_packages().options(
-        selectinload(Package.provider).selectinload(Provider.regions_served),
-        selectinload(Package.scenario_levels), selectinload(Package.industries),
-        selectinload(Package.cases),
-    )
+    return public_packages().options(*package_details())
 
 
 def _lead_needs_query():

@@ -23,6 +23,7 @@ from ..models._base import utcnow
 from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .regions import region_ids_for_code, region_ids_governed
+from .states import apply_step
 
 TITLE_MAX = 120
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 5000
@@ -110,12 +111,7 @@ def change_need_status(actor: User, need: Need, action: str) -> Need:
     """Apply ``close`` or ``reopen``; anything else, or from the wrong state, is refused."""
     if not need.can_edit(actor):
         raise NotAllowed(_l("只能操作本企业的需求。"))
-    if action not in TRANSITIONS:
-        raise IllegalTransition(_l("不支持的操作。"))
-    sources, target = TRANSITIONS[action]
-    if need.status not in sources:
-        raise IllegalTransition(_l("需求当前的状态不允许这个操作。"))
-    need.status = target
+    target = apply_step(TRANSITIONS, need, action, _l("需求当前的状态不允许这个操作。"))
     need.closed_at = utcnow() if target == NeedStatus.CLOSED else None
     audit.record(actor, f"{action}_need", need, region_id=need.enterprise.county_id)
     return need

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
@@ -24,6 +25,7 @@ from ..models import (
 from ..models._base import utcnow
 from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
+from .states import apply_step
 
 TITLE_MAX, SUMMARY_MAX = 120, 200
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 10000
@@ -148,12 +150,7 @@ def change_package_status(actor: User, package: Package, action: str) -> Package
     """Apply ``publish``, ``withdraw`` or ``archive`` if the current state allows it."""
     if not package.can_edit(actor):
         raise NotAllowed(_l("只能操作本单位的解决方案包。"))
-    if action not in TRANSITIONS:
-        raise IllegalTransition(_l("不支持的操作。"))
-    sources, target = TRANSITIONS[action]
-    if package.status not in sources:
-        raise IllegalTransition(_l("方案包当前的状态不允许这个操作。"))
-    package.status = target
+    target = apply_step(TRANSITIONS, package, action, _l("方案包当前的状态不允许这个操作。"))
     if target == PackageStatus.PUBLISHED:
         package.published_at = utcnow()
     audit.record(actor, f"{action}_package", package)
@@ -180,6 +177,15 @@ class PackageFilters:
     provider_id: int | None = None
     status: str = ""
     sort: str = "newest"
+
+
+def package_details() -> tuple:
+    """Loader options for showing or indexing packages without a query per row."""
+    return (
+        selectinload(Package.provider).selectinload(Provider.regions_served),
+        selectinload(Package.scenario_levels), selectinload(Package.industries),
+        selectinload(Package.cases),
+    )
 
 
 def public_packages() -> Select:

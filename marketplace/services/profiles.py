@@ -24,6 +24,7 @@ from ..models import (
 from ..models._base import utcnow
 from . import audit
 from .errors import NotAllowed, ValidationFailed
+from .regions import region_by_code
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("统一社会信用代码应为 18 位。"),
@@ -71,7 +72,7 @@ def _by_code(model, code):
 
 
 def _county(code: str) -> Region | None:
-    region = db.session.scalar(select(Region).where(Region.code == code))
+    region = region_by_code(code)
     return region if region is not None and region.level == "county" else None
 
 

@@ -8,8 +8,13 @@ from ..extensions import db
 from ..models import Region, User
 
 
-def region_by_code(code: str) -> Region | None:
-    return db.session.scalar(select(Region).where(Region.code == code))
+def region_by_code(code: str | None) -> Region | None:
+    return db.session.scalar(select(Region).where(Region.code == code)) if code else None
+
+
+def region_codes_up(region: Region) -> tuple[str, ...]:
+    """The codes of a region and every region above it, nearest first."""
+    return tuple(r.code for r in region.ancestors_and_self())
 
 
 def region_ids_for_code(code: str) -> set[int]:
@@ -23,12 +28,6 @@ def region_ids_governed(user: User) -> set[int]:
     if not user.is_gov or user.region is None:
         return set()
     return user.region.subtree_ids()
-
-
-def counties() -> list[Region]:
-    return list(
-        db.session.scalars(select(Region).where(Region.level == "county").order_by(Region.sort))
-    )
 
 
 def region_choices(levels: tuple[str, ...] = ("province", "city", "county")) -> list[Region]:

@@ -26,8 +26,10 @@ import search
 from matching.text import default_segmenter
 
 from ..extensions import db
-from ..models import Change, Enterprise, Need, Package, Provider, User, Visibility
+from ..models import Change, Enterprise, Need, Package, User, Visibility
 from ..models._base import utcnow
+from .packages import package_details
+from .regions import region_codes_up
 
 log = logging.getLogger("marketplace.search")
 DRAIN_BATCH = 500
@@ -75,7 +77,7 @@ def package_acl(package: Package) -> tuple[str, ...]:
 def need_acl(need: Need) -> tuple[str, ...]:
     """Mirrors :meth:`Need.can_view`: officials of every region above the enterprise."""
     owners = (f"enterprise:{need.enterprise_id}", "admin",
-              *(f"region:{r.code}" for r in need.enterprise.county.ancestors_and_self()),
+              *(f"region:{code}" for code in region_codes_up(need.enterprise.county)),
               *(f"provider:{p}" for p in sorted(need.engaged_provider_ids())))
     return ("user", *owners) if need.visibility == Visibility.PUBLIC else owners
 
@@ -106,7 +108,7 @@ def need_doc(need: Need) -> search.NeedDoc:
         category=need.category_code, scenario_levels=(need.scenario_level_code,),
         industries=(enterprise.industry_code,),
         clusters=(enterprise.cluster_code,) if enterprise.cluster_code else (),
-        regions=tuple(r.code for r in enterprise.county.ancestors_and_self()),
+        regions=region_codes_up(enterprise.county),
         budget_min_fen=need.budget_min_fen, budget_max_fen=need.budget_max_fen,
         enterprise_id=enterprise.id, enterprise_name=enterprise.name, status=need.status,
         created=need.created_at, acl=need_acl(need),
@@ -114,11 +116,7 @@ def need_doc(need: Need) -> search.NeedDoc:
 
 
 def _packages(ids: Iterable[int] | None = None) -> Iterator[Package]:
-    query = select(Package).options(
-        selectinload(Package.provider).selectinload(Provider.regions_served),
-        selectinload(Package.scenario_levels), selectinload(Package.industries),
-        selectinload(Package.cases),
-    ).order_by(Package.id)
+    query = select(Package).options(*package_details()).order_by(Package.id)
     if ids is not None:
         query = query.where(Package.id.in_(list(ids)))
     yield from db.session.scalars(query)
