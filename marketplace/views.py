@@ -5,8 +5,12 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort
+from flask import abort, flash, redirect
 from flask_login import current_user, login_required
+
+from .extensions import db
+from .forms import apply_errors
+from .services.errors import ValidationFailed
 
 
 def role_required(*roles: str):
@@ -35,3 +39,22 @@ def safe_next(target: str | None) -> str | None:
     if "\\" in target or any(ord(c) < 32 for c in target):
         return None
     return target
+
+
+def submit(form, action, message, target):
+    """The POST half of a form page: for a valid form run ``action()``, commit, flash
+    ``message`` and redirect to ``target(result)``; when the service refuses a value, roll back
+    and put its messages beside the fields. Returns None when the form should be shown again.
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = action()
+    except ValidationFailed as failure:
+        db.session.rollback()
+        apply_errors(form, failure)
+        return None
+    db.session.commit()
+    if message:
+        flash(str(message), "success")
+    return redirect(target(result))

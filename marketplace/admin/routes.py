@@ -7,12 +7,11 @@ from sqlalchemy import select
 
 from .. import refchoices
 from ..extensions import db
-from ..forms import apply_errors
 from ..models import Provider, Role, User
 from ..pagination import paginate
 from ..services import accounts, profiles, refdata
 from ..services.errors import NotFound, ValidationFailed
-from ..views import role_required, safe_next
+from ..views import role_required, safe_next, submit
 from .forms import AccountForm, RenameForm
 
 bp = Blueprint("admin", __name__)
@@ -58,22 +57,15 @@ def users():
 def create_user():
     form = AccountForm()
     form.region_code.choices = refchoices.region_filter_choices()
-    if form.validate_on_submit():
-        data = accounts.NewAccount(
+    def create():
+        return accounts.create_account(current_user, accounts.NewAccount(
             email=form.email.data, password=form.password.data,
             display_name=form.display_name.data, role=form.role.data,
             region_code=form.region_code.data or None,
-        )
-        try:
-            user = accounts.create_account(current_user, data)
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("账号 %(email)s 已创建。", email=user.email), "success")
-            return redirect(url_for(".users"))
-    return render_template("admin/user_form.html", form=form)
+        ))
+
+    done = submit(form, create, _("账号已创建。"), lambda user: url_for(".users"))
+    return done or render_template("admin/user_form.html", form=form)
 
 
 @bp.route("/users/<int:user_id>/<any(enable, disable):action>", methods=["POST"])
@@ -109,15 +101,7 @@ def rename(kind: str, code: str):
     if row is None:
         raise NotFound()
     form = RenameForm(obj=row)
-    if form.validate_on_submit():
-        try:
-            refdata.rename(current_user, kind, code,
-                           refdata.NameEdit(form.name.data, form.name_en.data or ""))
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("已保存。"), "success")
-            return redirect(url_for(".reference", kind=kind))
-    return render_template("admin/rename.html", form=form, kind=kind, row=row)
+    edit = refdata.NameEdit(form.name.data or "", form.name_en.data or "")
+    done = submit(form, lambda: refdata.rename(current_user, kind, code, edit), _("已保存。"),
+                  lambda _row: url_for(".reference", kind=kind))
+    return done or render_template("admin/rename.html", form=form, kind=kind, row=row)

@@ -6,12 +6,10 @@ from flask_login import current_user, login_required
 
 from .. import refchoices
 from ..extensions import db
-from ..forms import apply_errors
 from ..models import NeedStatus, Role
 from ..pagination import paginate
 from ..services import matching, needs
-from ..services.errors import ValidationFailed
-from ..views import role_required
+from ..views import role_required, submit
 from .forms import NeedFilterForm, NeedForm
 
 bp = Blueprint("needs", __name__)
@@ -60,17 +58,9 @@ def create():
         flash(_("请先填写企业信息，再发布需求。"), "warning")
         return redirect(url_for("profiles.edit"))
     form = _need_form()
-    if form.validate_on_submit():
-        try:
-            need = needs.create_need(current_user, _data(form))
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("需求已发布。"), "success")
-            return redirect(url_for(".detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=None)
+    done = submit(form, lambda: needs.create_need(current_user, _data(form)), _("需求已发布。"),
+                  lambda need: url_for(".detail", need_id=need.id))
+    return done or render_template("needs/form.html", form=form, need=None)
 
 
 @bp.route("/<int:need_id>")
@@ -95,17 +85,9 @@ def edit(need_id: int):
     if not need.can_edit(current_user):
         abort(403)
     form = _need_form(need)
-    if form.validate_on_submit():
-        try:
-            needs.update_need(current_user, need, _data(form))
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("需求已更新。"), "success")
-            return redirect(url_for(".detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=need)
+    done = submit(form, lambda: needs.update_need(current_user, need, _data(form)),
+                  _("需求已更新。"), lambda saved: url_for(".detail", need_id=saved.id))
+    return done or render_template("needs/form.html", form=form, need=need)
 
 
 @bp.route("/<int:need_id>/<any(close, reopen):action>", methods=["POST"])

@@ -8,12 +8,10 @@ from flask_login import current_user
 from .. import refchoices
 from ..deals.forms import RequestForm
 from ..extensions import db
-from ..forms import apply_errors
 from ..models import Role
 from ..pagination import paginate
 from ..services import deals, matching, packages
-from ..services.errors import ValidationFailed
-from ..views import role_required
+from ..views import role_required, submit
 from .forms import MAX_CASES, PackageFilterForm, PackageForm
 
 bp = Blueprint("packages", __name__)
@@ -94,17 +92,10 @@ def create():
         flash(_("请先填写服务商信息，再发布方案包。"), "warning")
         return redirect(url_for("profiles.edit"))
     form = _package_form()
-    if form.validate_on_submit():
-        try:
-            package = packages.create_package(current_user, _data(form))
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("方案包已保存为草稿，检查无误后请点击“发布”。"), "success")
-            return redirect(url_for(".detail", package_id=package.id))
-    return render_template("packages/form.html", form=form, package=None)
+    done = submit(form, lambda: packages.create_package(current_user, _data(form)),
+                  _("方案包已保存为草稿，检查无误后请点击“发布”。"),
+                  lambda package: url_for(".detail", package_id=package.id))
+    return done or render_template("packages/form.html", form=form, package=None)
 
 
 @bp.route("/<int:package_id>")
@@ -128,17 +119,9 @@ def edit(package_id: int):
     if not package.can_edit(current_user):
         abort(403)
     form = _package_form(package)
-    if form.validate_on_submit():
-        try:
-            packages.update_package(current_user, package, _data(form))
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("方案包已更新。"), "success")
-            return redirect(url_for(".detail", package_id=package.id))
-    return render_template("packages/form.html", form=form, package=package)
+    done = submit(form, lambda: packages.update_package(current_user, package, _data(form)),
+                  _("方案包已更新。"), lambda saved: url_for(".detail", package_id=saved.id))
+    return done or render_template("packages/form.html", form=form, package=package)
 
 
 @bp.route("/<int:package_id>/<any(publish, withdraw, archive):action>", methods=["POST"])
