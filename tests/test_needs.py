@@ -134,3 +134,22 @@ def test_filters(client, app, sme, make_need):
     assert "能耗监测需求" in page and "质量检测需求" not in page
     page = client.get("/needs/?q=质量").get_data(as_text=True)
     assert "质量检测需求" in page and "能耗监测需求" not in page
+
+
+def test_officials_reading_private_needs_is_audited(client, app, make_user, make_need, auth,
+                                                    make_enterprise):
+    from marketplace.models import AuditEntry
+
+    enterprise = make_enterprise().id
+    private = make_need(enterprise, visibility="private")
+    public = make_need(enterprise)
+    official = make_user(role="gov", region_code="320500")
+    auth.login(official)
+    client.get(f"/needs/{private}")
+    client.get(f"/needs/{public}")
+    client.get(f"/profile/enterprise/{enterprise}")
+    with app.app_context():
+        reads = [(e.action, e.object_id) for e in db.session.scalars(
+            db.select(AuditEntry).where(AuditEntry.actor_id == official.id,
+                                        AuditEntry.action.like("view_%")))]
+    assert reads == [("view_need", private), ("view_enterprise", enterprise)]

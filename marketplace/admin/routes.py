@@ -3,7 +3,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import refchoices
 from ..extensions import db
@@ -23,10 +22,8 @@ REFERENCE_KINDS = tuple(refdata.KINDS)
 @role_required(Role.ADMIN)
 def providers():
     pending = request.args.get("pending") == "1"
-    query = select(Provider).order_by(Provider.verified, Provider.created_at.desc())
-    if pending:
-        query = query.where(Provider.verified.is_(False))
-    return render_template("admin/providers.html", page=paginate(query), pending=pending)
+    return render_template("admin/providers.html", page=paginate(profiles.provider_list(pending)),
+                           pending=pending)
 
 
 @bp.route("/providers/<int:provider_id>/<any(verify, unverify):action>", methods=["POST"])
@@ -46,10 +43,7 @@ def verify_provider(provider_id: int, action: str):
 @role_required(Role.ADMIN)
 def users():
     role = request.args.get("role", "")
-    query = select(User).order_by(User.created_at.desc(), User.id.desc())
-    if role in Role.ALL:
-        query = query.where(User.role == role)
-    return render_template("admin/users.html", page=paginate(query), role=role)
+    return render_template("admin/users.html", page=paginate(accounts.user_list(role)), role=role)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..services import overview
+from ..services import accounts, overview
 from ..services.profiles import role_has_profile
 from ..views import safe_next
 
@@ -38,6 +38,6 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:
-            current_user.locale = code
+            accounts.set_locale(current_user, code)
             db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("main.index"))

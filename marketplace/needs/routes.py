@@ -66,14 +66,14 @@ def create():
 @bp.route("/<int:need_id>")
 @login_required
 def detail(need_id: int):
-    need = needs.get_need(current_user, need_id)
+    need = needs.view_need(current_user, need_id)
     suggestions, requests = None, []
     if need.can_edit(current_user):
         requests = need.requests
         if need.status == NeedStatus.OPEN:
             suggestions = matching.packages_for_need(need)
             matching.record_impressions(need, suggestions)
-            db.session.commit()
+    db.session.commit()
     return render_template("needs/detail.html", need=need, suggestions=suggestions,
                            requests=requests)
 

@@ -7,9 +7,8 @@ from flask_login import current_user, login_required
 from .. import refchoices as choices
 from ..extensions import db
 from ..forms import apply_errors
-from ..models import Enterprise, Provider
 from ..services import profiles
-from ..services.errors import NotFound, ValidationFailed
+from ..services.errors import ValidationFailed
 from ..services.packages import PackageFilters, visible_packages
 from ..services.provider_stats import provider_stats
 from .forms import EnterpriseForm, ProviderForm
@@ -100,17 +99,14 @@ def _edit_provider():
 @bp.route("/enterprise/<int:enterprise_id>")
 @login_required
 def enterprise(enterprise_id: int):
-    found = db.session.get(Enterprise, enterprise_id)
-    if found is None or not found.can_view(current_user):
-        raise NotFound()
+    found = profiles.get_enterprise(current_user, enterprise_id)
+    db.session.commit()  # the audit entry of the read
     return render_template("profiles/enterprise.html", enterprise=found)
 
 
 @bp.route("/provider/<int:provider_id>")
 def provider(provider_id: int):
-    found = db.session.get(Provider, provider_id)
-    if found is None or not found.can_view(current_user):
-        raise NotFound()
+    found = profiles.get_provider(current_user, provider_id)
     packages = db.session.scalars(
         visible_packages(current_user, PackageFilters(provider_id=provider_id))
     ).all()

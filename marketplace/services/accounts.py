@@ -161,3 +161,13 @@ def logout_everywhere(user: User) -> None:
 def count_users_by_role() -> dict[str, int]:
     rows = db.session.execute(select(User.role, func.count()).group_by(User.role))
     return {role: count for role, count in rows}
+
+
+def user_list(role: str = ""):
+    """Accounts for the admin's list, newest first, optionally of one role."""
+    query = select(User).order_by(User.created_at.desc(), User.id.desc())
+    return query.where(User.role == role) if role in Role.ALL else query
+
+
+def set_locale(user: User, code: str) -> None:
+    user.locale = code

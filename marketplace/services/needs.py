@@ -125,6 +125,15 @@ def get_need(actor: User, need_id: int) -> Need:
     return need
 
 
+def view_need(actor: User, need_id: int) -> Need:
+    """:func:`get_need` for reading it; an official or admin opening another company's
+    private need leaves an audit entry (sensitive data access is audited)."""
+    need = get_need(actor, need_id)
+    if need.visibility == Visibility.PRIVATE and (actor.is_gov or actor.is_admin):
+        audit.record(actor, "view_need", need, region_id=need.enterprise.county_id)
+    return need
+
+
 @dataclass(frozen=True)
 class NeedFilters:
     q: str = ""

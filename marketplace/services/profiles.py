@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..models._base import utcnow
 from . import audit
-from .errors import NotAllowed, ValidationFailed
+from .errors import NotAllowed, NotFound, ValidationFailed
 from .regions import region_by_code
 
 CREDIT_CODE_MESSAGES = {
@@ -224,3 +224,27 @@ def role_has_profile(user: User) -> bool:
     if user.role == Role.PROVIDER:
         return user.provider_id is not None
     return True
+
+
+def get_enterprise(actor: User, enterprise_id: int) -> Enterprise:
+    """The enterprise profile if ``actor`` may see it (404 otherwise); officials' and admins'
+    reads are audited: the profile holds revenue and the credit code."""
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    if enterprise is None or not enterprise.can_view(actor):
+        raise NotFound()
+    if actor.enterprise_id != enterprise.id:
+        audit.record(actor, "view_enterprise", enterprise, region_id=enterprise.county_id)
+    return enterprise
+
+
+def get_provider(actor: User, provider_id: int) -> Provider:
+    provider = db.session.get(Provider, provider_id)
+    if provider is None or not provider.can_view(actor):
+        raise NotFound()
+    return provider
+
+
+def provider_list(pending: bool):
+    """Providers for the admin's verification list, those awaiting verification first."""
+    query = select(Provider).order_by(Provider.verified, Provider.created_at.desc())
+    return query.where(Provider.verified.is_(False)) if pending else query
