@@ -152,3 +152,23 @@ def test_language_switch(client):
     client.post("/lang/en", data={"next": "/packages/"})
     page = client.get("/packages/").get_data(as_text=True)
     assert "Solution packages" in page or "solution packages" in page.lower()
+
+
+def test_security_headers(client):
+    headers = client.get("/").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_failed_logins_are_audited(make_user, auth, app):
+    user = make_user()
+    auth.login(user, password="wrong-password-1")
+    auth.login("nobody@example.com")
+    with app.app_context():
+        failed = db.session.scalars(
+            db.select(AuditEntry).where(AuditEntry.action == "login_failed")).all()
+        assert [e.actor_id for e in failed] == [user.id, None]
+        assert failed[1].details == {"email": "nobody@example.com"}

@@ -52,11 +52,10 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
+        db.session.commit()  # the login, or the failed attempt, is audited either way
         if user is None:
-            db.session.rollback()
             form.form_errors.append(_("邮箱或密码不正确。"))
         else:
-            db.session.commit()
             _start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form)

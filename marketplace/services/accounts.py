@@ -123,8 +123,10 @@ def authenticate(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
     if user is None:
         check_password_hash(_dummy_hash(), password)
+        audit.record(None, "login_failed", None, email=normalize_email(email)[:254])
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
+        audit.record(user, "login_failed", user)
         return None
     user.last_login_at = utcnow()
     audit.record(user, "login", user)
