@@ -16,11 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from whoosh.multiproc import MpWriter
-
 from matching.text import Segmenter, default_segmenter
 
-from . import _engine, _whoosh
+from . import _engine, _rebuild, _whoosh
 from ._store import KindStore
 from .analysis import segment
 from .errors import QueryError, RecordError
@@ -29,8 +27,6 @@ from .records import KINDS, DocRef, Record
 
 log = logging.getLogger(__name__)
 
-#: Documents handed to a rebuild worker process at a time.
-REBUILD_BATCH = 256
 #: Memory for each rebuild writer's posting pool. Whoosh spills sorted runs to disk and merges
 #: them when the pool is full; at 128 MB that doubled the indexing time of 100k packages.
 REBUILD_LIMIT_MB = 1024
@@ -168,30 +164,31 @@ class SearchIndex:
         return count
 
     def _build(self, generation: Path, kind: str, records: Iterable[Record], workers: int) -> int:
-        ix = _whoosh.create_index(generation, SPECS[kind])
+        spec = SPECS[kind]
+        ix = _whoosh.create_index(generation, spec)
+
+        def check(record: Record) -> None:
+            if getattr(record, "kind", None) != kind:
+                raise RecordError(f"a {kind} rebuild got {record!r}")
+
         if workers > 1:
-            # Whoosh's multi-process writer: each forked worker segments and indexes its share
-            # into a segment of its own (the tokenizer cuts the plain strings with the segmenter
-            # it inherited), the segments are then listed together without a merge.
-            writer = MpWriter(ix, procs=workers, batchsize=REBUILD_BATCH, multisegment=True,
-                              limitmb=REBUILD_LIMIT_MB)
+            # Each forked worker segments and indexes its share into a segment of its own and
+            # writes that segment's sidecar; the segments are then listed together unmerged.
+            count = _rebuild.build(generation, spec, records, check, self.segmenter,
+                                   workers, REBUILD_LIMIT_MB)
         else:
-            writer = ix.writer(limitmb=REBUILD_LIMIT_MB)
-        count = 0
-        try:
-            for record in records:
-                if getattr(record, "kind", None) != kind:
-                    raise RecordError(f"a {kind} rebuild got {record!r}")
-                if workers > 1:
-                    writer.add_document(**_whoosh.prepare(record, record.title, record.text))
-                else:
+            writer = _whoosh.bulk_writer(ix, REBUILD_LIMIT_MB)
+            count = 0
+            try:
+                for record in records:
+                    check(record)
                     writer.add_document(**self._prepare(record))
-                count += 1
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        _whoosh.prepare_sidecars(generation, SPECS[kind])
+                    count += 1
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+        _whoosh.prepare_sidecars(generation, spec)
         return count
 
     def _prepare(self, record: Record) -> dict[str, Any]:

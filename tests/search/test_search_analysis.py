@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search import Segmented, index_tokens, query_words, segment
-from search._whoosh import SegmentedTokenizer
+from search._whoosh import SegmentedText, SegmentedTokenizer
 
 
 def test_main_words_get_consecutive_positions(segmenter):
@@ -53,3 +53,19 @@ def test_positions_start_at_zero_and_never_jump(segmenter, text):
     if positions:
         assert positions[0] == 0
         assert all(0 <= b - a <= 1 for a, b in zip(positions, positions[1:], strict=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="设备联网监测质量检测工业互联网平台的和 mesERP0123，。", max_size=80))
+def test_fast_text_field_indexes_exactly_like_the_whoosh_tokenizer_path(segmenter, text):
+    # SegmentedText reads a Segmented value's tokens directly; Whoosh's own TEXT.index goes
+    # through SegmentedTokenizer and the Positions format. The postings must be identical.
+    field = SegmentedText(analyzer=SegmentedTokenizer(), phrase=True)
+    value = segment(text, segmenter)
+    fast = sorted(field.index(value))
+    slow = sorted(super(SegmentedText, field).index(value))
+    assert fast == slow
+    assert [type(item[2]) for item in fast] == [type(item[2]) for item in slow]
+    decoded = {w.decode(): field.format.decode_positions(v) for w, _, _, v in fast}
+    for word, pos in value.tokens:
+        assert pos in decoded[word]

@@ -77,7 +77,8 @@ def test_rebuild_replaces_the_index_and_prunes_old_generations(index):
     assert len(_generations(index.path)) <= 2
 
 
-def test_searches_and_writes_during_a_rebuild(index, segmenter):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_searches_and_writes_during_a_rebuild(index, segmenter, workers):
     index.apply(upserts=_docs([1, 2]))
     other = SearchIndex(index.path, segmenter=segmenter)  # e.g. a web worker process
 
@@ -89,11 +90,14 @@ def test_searches_and_writes_during_a_rebuild(index, segmenter):
         assert _all_ids(other) == [1, 2, 99]
         yield from _docs([13], "新方案")
 
-    index.rebuild("package", records())
+    index.rebuild("package", records(), workers=workers)
     # the write made during the rebuild was replayed into the new generation
     assert _all_ids(index) == [10, 12, 13, 99]
     assert _all_ids(other) == [10, 12, 13, 99]
     assert not (index.path / "package.journal").exists()
+    index.apply(upserts=_docs([12], "改过"), deletes=[("package", 13)])  # after the rebuild
+    assert _all_ids(index) == [10, 12, 99]
+    assert _all_ids(other, "改过") == [12]
 
 
 def test_a_failed_rebuild_leaves_the_live_index_alone(index):
@@ -140,3 +144,36 @@ def test_rebuild_with_no_records_gives_an_empty_searchable_index(index, package)
     assert index.search(SearchQuery("package", "", principals={"public"})).total == 0
     index.apply(upserts=[package(2, "能耗监测")])
     assert index.count("package") == 1
+
+
+def _children() -> list:
+    return multiprocessing.active_children()
+
+
+def test_a_worker_failure_fails_the_rebuild_and_leaves_the_live_index_alone(index, package):
+    index.apply(upserts=[package(1, "设备联网")])
+    docs = [package(i, f"方案{i}") for i in range(10, 600)]
+    docs[400] = package(410, "坏记录", price_fen="not a number")  # prepare() fails in a worker
+    with pytest.raises(ValueError) as failure:
+        index.rebuild("package", docs, workers=2)
+    assert "rebuild worker" in str(failure.value.__cause__)
+    assert _all_ids(index) == [1]
+    assert len(_generations(index.path)) == 1
+    assert not (index.path / "package.journal").exists()
+    assert _children() == []
+
+
+def test_a_failing_record_source_stops_the_workers(index, package):
+    index.apply(upserts=[package(1, "设备联网")])
+
+    def broken():
+        yield from (package(i, f"方案{i}") for i in range(10, 700))
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        index.rebuild("package", broken(), workers=2)
+    assert _all_ids(index) == [1]
+    assert len(_generations(index.path)) == 1
+    assert _children() == []
+    assert index.rebuild("package", [package(2, "能耗监测")], workers=2) == 1  # one worker idle
+    assert _all_ids(index) == [2]
