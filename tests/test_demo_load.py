@@ -28,3 +28,20 @@ def test_seed_demo_refuses_a_database_with_users(runner, make_user):
     make_user()
     result = runner.invoke(args=["seed", "demo"])
     assert result.exit_code != 0 and "already has users" in result.output
+
+
+def test_reference_codes_agree_across_packages():
+    """docs/codes.md in code: the recommender's codes are the seeded reference data's."""
+    import json
+    from pathlib import Path
+
+    from matching.codes import CATEGORIES, LEVEL_RANK
+    from marketplace.models import Tier
+    from marketplace.templating import LABELS
+
+    data = Path(__file__).resolve().parent.parent / "marketplace" / "data"
+    categories = json.loads((data / "categories.json").read_text(encoding="utf-8"))
+    levels = json.loads((data / "scenario_levels.json").read_text(encoding="utf-8"))
+    assert [c["code"] for c in categories] == list(CATEGORIES)
+    assert {lv["code"]: lv["rank"] for lv in levels} == LEVEL_RANK
+    assert set(LABELS["tier"]) == set(Tier.ALL)

@@ -20,25 +20,12 @@ from functools import cache
 from pathlib import Path
 from random import Random
 
+from matching.codes import CATEGORIES
+
 from .. import creditcode
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
-CATEGORIES = (
-    "device_monitoring",
-    "production_mgmt",
-    "quality",
-    "energy",
-    "warehouse_logistics",
-    "business_mgmt",
-    "marketing_crm",
-    "supply_chain",
-    "rnd_design",
-    "safety",
-    "lowcode_integration",
-    "digital_twin",
-    "data_security",
-)
 LEVELS = ("device", "cell", "line", "workshop", "factory")
 LEVEL_NAMES = {
     "device": "设备",

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, DateTime, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from matching.codes import TIER_RANK
+
 from ..extensions import db
 from ._base import TimestampMixin
 from .refdata import Cluster, Industry, Region, SizeClass
@@ -63,14 +65,7 @@ class ProviderKind:
 class Tier:
     """Platform tiers with the rank used for 'minimum tier' rules."""
 
-    RANK = {
-        "enterprise": 1,
-        "industry": 2,
-        "regional": 2,
-        "provincial_cross": 3,
-        "national_specialized": 4,
-        "national_cross": 5,
-    }
+    RANK = TIER_RANK
     ALL = tuple(RANK)
 
 
