@@ -158,8 +158,12 @@ class Recommender:
         fitted = matching.Matcher(weights=self.learned_weights()).fit(packages, needs)
         fitted.save(self.directory)
         (self.directory / SYNC_FILE).write_text(json.dumps({"synced_at": started.isoformat()}))
+        # Changes logged before the fit began are in it: the first catch-up need not redo them.
+        included = db.session.execute(select(Change.id, Change.at).where(
+            Change.at >= started - CATCH_UP_OVERLAP, Change.at < started)).all()
         with self.lock:
-            self.state = _State(fitted, started, checked=0.0)
+            self.state = _State(fitted, started, checked=0.0,
+                                seen={i: _as_utc(at) for i, at in included})
         log.info("recommender fitted: %d packages, %d needs", len(packages), len(needs))
 
     def catch_up(self) -> int:
