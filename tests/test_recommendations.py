@@ -1,10 +1,12 @@
 """Recommendations on the pages: reasons, the chain leader's platform, freshness, persistence."""
 
+from datetime import date
+
 import pytest
 
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.models import MatchFeedback, Need, Package, User
+from marketplace.models import DealRequest, MatchFeedback, Need, Order, Package, User
 from marketplace.services import matching as matching_service
 
 NEED_TEXT = "注塑机老是坏，一停机就耽误交货，想知道哪台机器在干活、停了多久。"
@@ -155,3 +157,26 @@ def test_retrain_learns_weights_from_feedback(app, runner, make_enterprise, make
     with app.app_context():
         weights = matching_service.get_recommender().learned_weights()
     assert weights and "text_words" in weights
+
+
+def test_providers_the_chain_already_uses_are_boosted(app, chain, make_enterprise, make_user,
+                                                      make_need):
+    """A chain peer ordered from the outside provider: its package now says so."""
+    with app.app_context():
+        leader = db.session.get(User, chain["user"]).enterprise.chain_leader_id
+        peer = make_enterprise(name="同链另一家配套厂", chain_leader_id=leader).id
+        peer_need = make_need(peer, title="同链企业的联网需求", description=NEED_TEXT)
+        package = db.session.get(Package, chain["outside_package"])
+        request = DealRequest(need_id=peer_need, package_id=package.id, enterprise_id=peer,
+                              provider_id=package.provider_id, status="ordered")
+        db.session.add(request)
+        db.session.flush()
+        db.session.add(Order(need_id=peer_need, request_id=request.id, package_id=package.id,
+                             enterprise_id=peer, provider_id=package.provider_id,
+                             amount_fen=100, scope="联网", delivery_days=5,
+                             due_date=date(2027, 1, 1)))
+        db.session.get(Need, peer_need).status = "in_progress"
+        db.session.commit()
+        assert matching_service.chain_adoption() == {leader: {package.provider_id: 1}}
+    page = _login(app, chain["user"]).get(f"/needs/{chain['need']}").get_data(as_text=True)
+    assert "同链 1 家企业在用" in page

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 import matching
@@ -32,6 +32,7 @@ from ..models import (
     MatchFeedback,
     Need,
     NeedStatus,
+    Order,
     Package,
     User,
     Visibility,
@@ -87,6 +88,22 @@ def enterprise_record(enterprise: Enterprise) -> matching.EnterpriseRecord:
         regions=region_codes_up(enterprise.county), chain_leader_id=enterprise.chain_leader_id,
         open_needs=tuple(need_record(n) for n in needs),
     )
+
+
+def chain_adoption() -> dict[int, dict[int, int]]:
+    """For each chain leader, how many SMEs of its chain ordered from each provider (链式转型:
+    a provider its chain already uses is a strong, explained signal)."""
+    rows = db.session.execute(
+        select(Enterprise.chain_leader_id, Order.provider_id,
+               func.count(func.distinct(Order.enterprise_id)))
+        .join(Order, Order.enterprise_id == Enterprise.id)
+        .where(Enterprise.chain_leader_id.is_not(None))
+        .group_by(Enterprise.chain_leader_id, Order.provider_id)
+    ).all()
+    adoption: dict[int, dict[int, int]] = {}
+    for leader, provider, count in rows:
+        adoption.setdefault(leader, {})[provider] = count
+    return adoption
 
 
 def _package_query():
@@ -155,7 +172,8 @@ class Recommender:
             with self.lock:
                 self.state = _State(checked=time.monotonic())
             return
-        fitted = matching.Matcher(weights=self.learned_weights()).fit(packages, needs)
+        fitted = matching.Matcher(weights=self.learned_weights()).fit(
+            packages, needs, chain_adoption=chain_adoption())
         fitted.save(self.directory)
         (self.directory / SYNC_FILE).write_text(json.dumps({"synced_at": started.isoformat()}))
         # Changes logged before the fit began are in it: the first catch-up need not redo them.
@@ -201,6 +219,8 @@ class Recommender:
             live = list(db.session.scalars(_lead_needs_query().where(Need.id.in_(need_ids))))
             matcher.upsert_needs([need_record(n) for n in live])
             matcher.remove_needs(need_ids - {n.id for n in live})
+            # an order moves its need: who in each chain uses which provider may have changed
+            matcher.set_chain_adoption(chain_adoption())
 
     def learned_weights(self) -> dict | None:
         """Weights written by :func:`retrain`, if any (else the library's defaults)."""
