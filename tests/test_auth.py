@@ -172,3 +172,14 @@ def test_failed_logins_are_audited(make_user, auth, app):
             db.select(AuditEntry).where(AuditEntry.action == "login_failed")).all()
         assert [e.actor_id for e in failed] == [user.id, None]
         assert failed[1].details == {"email": "nobody@example.com"}
+
+
+def test_a_registration_racing_another_gets_a_field_message(client, app, make_user,
+                                                            monkeypatch):
+    """Both passed the 'e-mail free?' check; the unique index refuses the second one."""
+    from marketplace.services import accounts
+
+    make_user(email="wang@example.com")
+    monkeypatch.setattr(accounts, "find_user_by_email", lambda email: None)
+    response = _register(client)
+    assert response.status_code == 200 and "这个邮箱已经注册" in response.get_data(as_text=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -96,7 +97,11 @@ def _new_user(data: NewAccount) -> User:
         region=region_by_code(data.region_code) if data.role == Role.GOV else None,
     )
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # registered a moment ago by a concurrent request
+        db.session.rollback()
+        raise ValidationFailed({"email": _l("这个邮箱已经注册。")}) from None
     return user
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import creditcode
 from ..extensions import db
@@ -117,9 +118,19 @@ def save_enterprise(actor: User, data: EnterpriseData) -> Enterprise:
     if current is None:
         db.session.add(enterprise)
         actor.enterprise = enterprise
-    db.session.flush()
+    _flush_unique_credit_code()
     audit.record(actor, "save_enterprise", enterprise, region_id=enterprise.county_id)
     return enterprise
+
+
+def _flush_unique_credit_code() -> None:
+    """The checks above ran before the write; a concurrent save of the same code loses here."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationFailed(
+            {"credit_code": _l("这个统一社会信用代码已被另一家单位使用。")}) from None
 
 
 def chain_leaders() -> list[Enterprise]:
@@ -197,7 +208,7 @@ def save_provider(actor: User, data: ProviderData) -> Provider:
     elif provider.verified and checked != now_checked:
         provider.verified = False
         provider.verified_at = None
-    db.session.flush()
+    _flush_unique_credit_code()
     audit.record(actor, "save_provider", provider)
     return provider
 
