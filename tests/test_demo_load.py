@@ -35,9 +35,9 @@ def test_reference_codes_agree_across_packages():
     import json
     from pathlib import Path
 
-    from matching.codes import CATEGORIES, LEVEL_RANK
     from marketplace.models import Tier
     from marketplace.templating import LABELS
+    from matching.codes import CATEGORIES, LEVEL_RANK
 
     data = Path(__file__).resolve().parent.parent / "marketplace" / "data"
     categories = json.loads((data / "categories.json").read_text(encoding="utf-8"))
