@@ -100,6 +100,7 @@ TABLE = [
     ("deals.dismiss", "POST", "/deals/dismiss", row(302, 400, 400, 403, 403, 403, 403, 403, 403)),
     ("admin.providers", "GET", "/admin/providers", ADMIN_ONLY),
     ("admin.verify_provider", "POST", "/admin/providers/{unverified_provider}/verify", ADMIN_ACTS),
+    ("admin.set_standing", "POST", "/admin/providers/{provider}/standing/preferred", ADMIN_ACTS),
     ("admin.users", "GET", "/admin/users", ADMIN_ONLY),
     ("admin.create_user", "GET", "/admin/users/new", ADMIN_ONLY),
     ("admin.set_active", "POST", "/admin/users/{sme_other_user}/disable", ADMIN_ACTS),

@@ -152,3 +152,17 @@ def test_a_slow_drainer_cannot_overwrite_a_newer_version(app, make_enterprise, m
         viewer = db.session.get(User, provider.id)
         found = search_service.run_search(viewer, {"kind": "need", "text": "冲压线"})
         assert found.total == 0
+
+
+def test_eliminated_providers_leave_search_and_recommendations(app, make_user, make_provider,
+                                                               make_package, auth, client):
+    provider = make_provider(name="将被淘汰的服务商")
+    package_id = make_package(provider.id, title="注塑机联网看板")
+    with app.app_context():
+        search_service.drain_all()
+    assert "注塑机联网看板" in _search(client, q="联网看板")
+    admin = make_user(role="admin")
+    auth.login(admin)
+    assert client.post(f"/admin/providers/{provider.id}/standing/eliminated").status_code == 302
+    assert "注塑机联网看板" not in _search(app.test_client(), q="联网看板")
+    assert app.test_client().get(f"/packages/{package_id}").status_code == 404

@@ -10,6 +10,7 @@ from ..models import Provider, Role, User
 from ..pagination import paginate
 from ..services import accounts, profiles, refdata
 from ..services.errors import NotFound, ValidationFailed
+from ..templating import label
 from ..views import role_required, safe_next, submit
 from .forms import AccountForm, RenameForm
 
@@ -36,6 +37,18 @@ def verify_provider(provider_id: int, action: str):
     db.session.commit()
     flash(_("已认证 %(name)s。", name=provider.name) if action == "verify"
           else _("已取消 %(name)s 的认证。", name=provider.name), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for(".providers"))
+
+
+@bp.route("/providers/<int:provider_id>/standing/<any(normal, preferred, eliminated):standing>",
+          methods=["POST"])
+@role_required(Role.ADMIN)
+def set_standing(provider_id: int, standing: str):
+    provider = profiles.get_provider(current_user, provider_id)
+    profiles.set_standing(current_user, provider, standing)
+    db.session.commit()
+    flash(_("已将 %(name)s 标记为：%(mark)s。", name=provider.name,
+            mark=label(standing, "standing")), "success")
     return redirect(safe_next(request.form.get("next")) or url_for(".providers"))
 
 

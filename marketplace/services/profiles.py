@@ -19,6 +19,7 @@ from ..models import (
     Region,
     Role,
     SizeClass,
+    Standing,
     Tier,
     User,
 )
@@ -219,6 +220,17 @@ def verify_provider(actor: User, provider: Provider, verified: bool) -> None:
     provider.verified = verified
     provider.verified_at = utcnow() if verified else None
     audit.record(actor, "verify_provider" if verified else "unverify_provider", provider)
+
+
+def set_standing(actor: User, provider: Provider, standing: str) -> None:
+    """The province's prefer/eliminate mark (优选/淘汰): preferred providers rank higher in
+    recommendations; an eliminated provider's packages leave search and recommendations."""
+    if not actor.is_admin:
+        raise NotAllowed(_l("只有管理员可以标记优选或淘汰。"))
+    if standing not in Standing.ALL:
+        raise ValidationFailed({"standing": _l("没有这种标记。")})
+    before, provider.standing = provider.standing, standing
+    audit.record(actor, "set_standing", provider, before=before, after=standing)
 
 
 def providers_awaiting_verification() -> list[Provider]:
