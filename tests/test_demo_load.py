@@ -2,7 +2,7 @@
 
 from marketplace.demo import build_demo
 from marketplace.extensions import db
-from marketplace.models import Need, Package, User
+from marketplace.models import DealRequest, Need, Order, Package, User
 from marketplace.services.demo import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, load_demo
 
 
@@ -17,6 +17,10 @@ def test_demo_loads_and_every_login_reaches_its_dashboard(app, client):
         assert sme.enterprise.chain_leader is not None
         provider = db.session.scalar(db.select(User).where(User.role == "provider"))
         assert provider.provider.lead_enterprise_id == sme.enterprise.chain_leader_id
+        # one deal waiting on each side: a request to quote, a quote, a delivery to accept
+        states = sorted(r.status for r in db.session.scalars(db.select(DealRequest)))
+        assert states == ["ordered", "pending", "quoted"]
+        assert db.session.scalar(db.select(Order.status)) == "delivered"
     for email in DEMO_LOGINS:
         response = client.post("/auth/login", data={"email": email, "password": DEMO_PASSWORD})
         assert response.status_code == 302
