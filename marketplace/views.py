@@ -41,10 +41,12 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def submit(form, action, message, target):
+def submit(form, action, message, target, category: str = "success"):
     """The POST half of a form page: for a valid form run ``action()``, commit, flash
-    ``message`` and redirect to ``target(result)``; when the service refuses a value, roll back
-    and put its messages beside the fields. Returns None when the form should be shown again.
+    ``message`` (or ``message(result)`` when it is callable; a ``(text, category)`` pair sets
+    the flash category) and redirect to ``target(result)``;
+    when the service refuses a value, roll back and put its messages beside the fields.
+    Returns None when the form should be shown again.
     """
     if not form.validate_on_submit():
         return None
@@ -55,6 +57,10 @@ def submit(form, action, message, target):
         apply_errors(form, failure)
         return None
     db.session.commit()
+    if callable(message):
+        message = message(result)
+    if isinstance(message, tuple):
+        message, category = message
     if message:
-        flash(str(message), "success")
+        flash(str(message), category)
     return redirect(target(result))

@@ -10,7 +10,7 @@ from ..forms import apply_errors
 from ..models import Role
 from ..services import deals, needs, notify, packages
 from ..services.errors import NotFound, ValidationFailed
-from ..views import role_required, safe_next
+from ..views import role_required, safe_next, submit
 from .forms import (
     AcceptForm,
     DismissForm,
@@ -76,21 +76,17 @@ def request_detail(request_id: int):
 def quote(request_id: int):
     deal = deals.get_request(current_user, request_id)
     form = QuoteForm()
-    if form.validate_on_submit():
-        data = deals.QuoteData(form.price_fen.data, form.scope.data, form.delivery_days.data,
-                               form.valid_until.data)
-        try:
-            deals.send_quote(current_user, deal, data)
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("报价已发送。"), "success")
-            return redirect(url_for(".request_detail", request_id=deal.id))
-    return render_template("deals/request.html", deal=deal, quote_form=form,
-                           reason_form=ReasonForm(), accept_form=AcceptForm(),
-                           today=deals.today()), 400
+
+    def send():
+        return deals.send_quote(current_user, deal, deals.QuoteData(
+            form.price_fen.data, form.scope.data, form.delivery_days.data,
+            form.valid_until.data))
+
+    done = submit(form, send, _("报价已发送。"),
+                  lambda _quote: url_for(".request_detail", request_id=deal.id))
+    return done or (render_template("deals/request.html", deal=deal, quote_form=form,
+                                    reason_form=ReasonForm(), accept_form=AcceptForm(),
+                                    today=deals.today()), 400)
 
 
 @bp.route("/requests/<int:request_id>/decline", methods=["POST"])
@@ -98,19 +94,12 @@ def quote(request_id: int):
 def decline(request_id: int):
     deal = deals.get_request(current_user, request_id)
     form = ReasonForm()
-    if form.validate_on_submit():
-        try:
-            deals.decline_request(current_user, deal, form.reason.data)
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("已拒绝这个申请。"), "info")
-            return redirect(url_for(".request_detail", request_id=deal.id))
-    return render_template("deals/request.html", deal=deal, quote_form=QuoteForm(obj=deal.quote),
-                           reason_form=form, accept_form=AcceptForm(),
-                           today=deals.today()), 400
+    done = submit(form, lambda: deals.decline_request(current_user, deal, form.reason.data),
+                  _("已拒绝这个申请。"),
+                  lambda _none: url_for(".request_detail", request_id=deal.id), "info")
+    return done or (render_template("deals/request.html", deal=deal,
+                                    quote_form=QuoteForm(obj=deal.quote), reason_form=form,
+                                    accept_form=AcceptForm(), today=deals.today()), 400)
 
 
 @bp.route("/requests/<int:request_id>/accept", methods=["POST"])
@@ -167,16 +156,9 @@ def _order_form_post(order_id: int, name: str, form, action):
     """Validate ``form``, run ``action(order, form)``; on failure show the order page with the
     form's errors beside its fields."""
     order = deals.get_order(current_user, order_id)
-    if form.validate_on_submit():
-        try:
-            action(order, form)
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            return redirect(url_for(".order_detail", order_id=order.id))
-    return _order_page(order, 400, **{name: form})
+    done = submit(form, lambda: action(order, form), None,
+                  lambda _result: url_for(".order_detail", order_id=order.id))
+    return done or _order_page(order, 400, **{name: form})
 
 
 @bp.route("/orders/<int:order_id>/dispute", methods=["POST"])

@@ -1,16 +1,15 @@
 """The SME's enterprise profile and the provider's profile."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import refchoices as choices
 from ..extensions import db
-from ..forms import apply_errors
 from ..services import profiles
-from ..services.errors import ValidationFailed
 from ..services.packages import PackageFilters, visible_packages
 from ..services.provider_stats import provider_stats
+from ..views import submit
 from .forms import EnterpriseForm, ProviderForm
 
 bp = Blueprint("profiles", __name__)
@@ -38,6 +37,16 @@ def edit():
     abort(403)
 
 
+def _enterprise_data(form: EnterpriseForm) -> profiles.EnterpriseData:
+    return profiles.EnterpriseData(
+        name=form.name.data, credit_code=form.credit_code.data,
+        employees=form.employees.data, revenue_wan=form.revenue_wan.data,
+        county_code=form.county_code.data, industry_code=form.industry_code.data,
+        cluster_code=form.cluster_code.data or None,
+        chain_leader_id=int(form.chain_leader_id.data) if form.chain_leader_id.data else None,
+    )
+
+
 def _edit_enterprise():
     enterprise = current_user.enterprise
     form = EnterpriseForm(obj=enterprise)
@@ -45,24 +54,29 @@ def _edit_enterprise():
         form.county_code.data = enterprise.county.code
         form.chain_leader_id.data = str(enterprise.chain_leader_id or "")
     choices.fill_enterprise_form(form, exclude_id=getattr(enterprise, "id", None))
-    if form.validate_on_submit():
-        data = profiles.EnterpriseData(
-            name=form.name.data, credit_code=form.credit_code.data,
-            employees=form.employees.data, revenue_wan=form.revenue_wan.data,
-            county_code=form.county_code.data, industry_code=form.industry_code.data,
-            cluster_code=form.cluster_code.data or None,
-            chain_leader_id=int(form.chain_leader_id.data) if form.chain_leader_id.data else None,
-        )
-        try:
-            saved = profiles.save_enterprise(current_user, data)
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            flash(_("企业信息已保存，规模类型：%(size)s。", size=saved.size_class.label), "success")
-            return redirect(url_for("main.dashboard"))
-    return render_template("profiles/edit_enterprise.html", form=form, enterprise=enterprise)
+    done = submit(form, lambda: profiles.save_enterprise(current_user, _enterprise_data(form)),
+                  lambda saved: _("企业信息已保存，规模类型：%(size)s。",
+                                  size=saved.size_class.label),
+                  lambda _saved: url_for("main.dashboard"))
+    return done or render_template("profiles/edit_enterprise.html", form=form,
+                                   enterprise=enterprise)
+
+
+def _provider_data(form: ProviderForm) -> profiles.ProviderData:
+    return profiles.ProviderData(
+        name=form.name.data, credit_code=form.credit_code.data, kind=form.kind.data,
+        tier=form.tier.data, description=form.description.data or "",
+        contact_name=form.contact_name.data or "", phone=form.phone.data or "",
+        region_codes=tuple(form.region_codes.data),
+        lead_enterprise_id=(int(form.lead_enterprise_id.data)
+                            if form.lead_enterprise_id.data else None),
+    )
+
+
+def _provider_saved(saved) -> tuple:
+    if saved.verified:
+        return _("服务商信息已保存。"), "success"
+    return _("服务商信息已保存，等待管理员认证；认证通过前方案包不会公开。"), "info"
 
 
 def _edit_provider():
@@ -72,28 +86,9 @@ def _edit_provider():
         form.region_codes.data = [r.code for r in provider.regions_served]
         form.lead_enterprise_id.data = str(provider.lead_enterprise_id or "")
     choices.fill_provider_form(form)
-    if form.validate_on_submit():
-        data = profiles.ProviderData(
-            name=form.name.data, credit_code=form.credit_code.data, kind=form.kind.data,
-            tier=form.tier.data, description=form.description.data or "",
-            contact_name=form.contact_name.data or "", phone=form.phone.data or "",
-            region_codes=tuple(form.region_codes.data),
-            lead_enterprise_id=(int(form.lead_enterprise_id.data)
-                                if form.lead_enterprise_id.data else None),
-        )
-        try:
-            saved = profiles.save_provider(current_user, data)
-        except ValidationFailed as failure:
-            db.session.rollback()
-            apply_errors(form, failure)
-        else:
-            db.session.commit()
-            if not saved.verified:
-                flash(_("服务商信息已保存，等待管理员认证；认证通过前方案包不会公开。"), "info")
-            else:
-                flash(_("服务商信息已保存。"), "success")
-            return redirect(url_for("main.dashboard"))
-    return render_template("profiles/edit_provider.html", form=form, provider=provider)
+    done = submit(form, lambda: profiles.save_provider(current_user, _provider_data(form)),
+                  _provider_saved, lambda _saved: url_for("main.dashboard"))
+    return done or render_template("profiles/edit_provider.html", form=form, provider=provider)
 
 
 @bp.route("/enterprise/<int:enterprise_id>")
