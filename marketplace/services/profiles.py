@@ -48,11 +48,14 @@ def classify_size(employees: int, revenue_wan: int) -> SizeClass:
     return classes[-1]
 
 
-def credit_code_problem(code: str, taken_by) -> str | None:
+def credit_code_problem(model, code: str, current) -> str | None:
+    """Why ``code`` cannot be the credit code of ``current`` (an Enterprise or Provider, or
+    None when new): malformed, or already another row's of the same table."""
     reason = creditcode.validate(code)
     if reason:
         return CREDIT_CODE_MESSAGES[reason]
-    if taken_by is not None:
+    owner = db.session.scalar(select(model).where(model.credit_code == code))
+    if owner is not None and owner is not current:
         return _l("这个统一社会信用代码已被另一家单位使用。")
     return None
 
@@ -80,9 +83,7 @@ def _county(code: str) -> Region | None:
 
 def _check_enterprise(data: EnterpriseData, current: Enterprise | None) -> dict:
     errors = {}
-    code = creditcode.normalize(data.credit_code)
-    owner = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
-    problem = credit_code_problem(code, owner if owner is not current else None)
+    problem = credit_code_problem(Enterprise, creditcode.normalize(data.credit_code), current)
     if problem:
         errors["credit_code"] = problem
     if _county(data.county_code) is None:
@@ -157,9 +158,7 @@ class ProviderData:
 
 def _check_provider(data: ProviderData, current: Provider | None) -> dict:
     errors = {}
-    code = creditcode.normalize(data.credit_code)
-    owner = db.session.scalar(select(Provider).where(Provider.credit_code == code))
-    problem = credit_code_problem(code, owner if owner is not current else None)
+    problem = credit_code_problem(Provider, creditcode.normalize(data.credit_code), current)
     if problem:
         errors["credit_code"] = problem
     if data.kind not in ProviderKind.ALL:
