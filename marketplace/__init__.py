@@ -6,7 +6,7 @@ import logging
 import os
 import secrets
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
@@ -86,12 +86,16 @@ def select_locale() -> str:
 def configure_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
+    from .cases.routes import bp as cases_bp
     from .deals.routes import bp as deals_bp
+    from .diagnosis.routes import bp as diagnosis_bp
     from .find.routes import bp as find_bp
+    from .imports.routes import bp as imports_bp
     from .main.routes import bp as main_bp
     from .needs.routes import bp as needs_bp
     from .packages.routes import bp as packages_bp
     from .profiles.routes import bp as profiles_bp
+    from .subsidies.routes import bp as subsidies_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -100,7 +104,11 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(packages_bp, url_prefix="/packages")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(find_bp, url_prefix="/search")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(deals_bp, url_prefix="/deals")
+    app.register_blueprint(diagnosis_bp, url_prefix="/diagnosis")
+    app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(subsidies_bp, url_prefix="/subsidies")
 
 
 def configure_request_hooks(app: Flask) -> None:
@@ -110,7 +118,6 @@ def configure_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def remember_origin():
-        g.request_id = request.headers.get("X-Request-Id", "")[:32] or secrets.token_hex(8)
         current_origin.set(request.remote_addr or "")
         committed_changes.set(False)
 
@@ -142,6 +149,9 @@ SECURITY_HEADERS = {
 def configure_security(app: Flask) -> None:
     """Security headers on every response; behind a proxy, trust its X-Forwarded-* headers
     (``PROXY_HOPS``) so the audit log records the client's address and cookies can be Secure."""
+    from . import security
+
+    security.init_app(app)  # request ids, log filters, throttling, request-body limits
     hops = int(app.config.get("PROXY_HOPS", 0))
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -1,4 +1,4 @@
-"""Command-line commands: ``flask seed …``, ``flask users create``."""
+"""Command-line commands: ``flask seed …``, ``flask users create``, ``flask backup …``."""
 
 from __future__ import annotations
 
@@ -111,8 +111,54 @@ def matching_retrain(min_events: int):
     get_recommender().refit()
 
 
+backup_cli = AppGroup("backup", help="Back up and restore the database.")
+
+
+@backup_cli.command("create")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def backup_create(path: str, force: bool):
+    """Write a backup of the database to PATH (SQLite: online backup; PostgreSQL: pg_dump)."""
+    from .services.backup import BackupFailed, create_backup
+
+    try:
+        result = create_backup(path, overwrite=force)
+    except BackupFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up the {result.backend} database to {result.path} "
+               f"({result.size} bytes)")
+
+
+@backup_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--no-reindex", is_flag=True,
+              help="Skip rebuilding the search index and refitting the recommender.")
+def backup_restore(path: str, yes: bool, no_reindex: bool):
+    """Replace the database's content with the backup at PATH, then rebuild the search
+    index and refit the recommender. Stop the app servers first; restart them after."""
+    from .services.backup import BackupFailed, restore_backup
+
+    if not yes:
+        click.confirm(f"Replace everything in {db.engine.url!r} with {path}?", abort=True)
+    try:
+        restore_backup(path)
+    except BackupFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored {path}")
+    if not no_reindex:
+        from .services.matching import get_recommender
+        from .services.search import rebuild
+
+        counts = rebuild()
+        click.echo("search index rebuilt: " + ", ".join(f"{k}: {n}" for k, n in counts.items()))
+        get_recommender().refit()
+        click.echo("recommender refitted")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(users)
     app.cli.add_command(search_cli)
     app.cli.add_command(matching_cli)
+    app.cli.add_command(backup_cli)

@@ -11,7 +11,8 @@ ENV_PREFIX = "MARKETPLACE_"
 
 
 class DefaultConfig:
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: SQL errors and logs never show values (password hashes, tokens).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -22,7 +23,21 @@ class DefaultConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    # Served over HTTPS: MARKETPLACE_SESSION_COOKIE_SECURE=true (the remember cookie follows).
+    SESSION_COOKIE_SECURE = False
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # forms; views marked accepts_upload: UPLOAD_MAX_BYTES
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    # Flask-Limiter; several workers must share a store: redis://127.0.0.1:6379
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "zgsz"
+    RATELIMIT_SWALLOW_ERRORS = True  # the store down: log it, fall back to this process's memory
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"  # failed logins of one e-mail
+    LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"  # failed logins from one address
+    REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
+    PASSWORD_LIMIT_PER_ADDRESS = "10 per 15 minutes"  # wrong current passwords
     WTF_CSRF_TIME_LIMIT = None
     PER_PAGE = 20
 
@@ -64,5 +79,6 @@ def configure(app, overrides: dict | None) -> None:
     app.config.update(_env_overrides())
     if overrides:
         app.config.update(overrides)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)

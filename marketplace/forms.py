@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from uuid import uuid4
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField
-from wtforms.validators import ValidationError
+from wtforms import Field, HiddenField, StringField
+from wtforms.validators import Length, Optional, ValidationError
 
 from .services.errors import ValidationFailed
 
@@ -20,6 +21,16 @@ INVALID_CHOICE = _l("不是有效的选择。")
 class YuanField(StringField):
     """An amount typed in yuan (up to two decimals), held as integer fen in ``data``."""
 
+    MAX = MAX_YUAN
+    SUFFIX = ""
+    MESSAGES = {
+        "required": _l("请填写金额。"),
+        "number": _l("请填写数字金额，例如 12800 或 12800.50。"),
+        "negative": _l("金额不能为负数。"),
+        "max": _l("金额不能超过 1 亿元。"),
+        "places": _l("金额最多保留两位小数。"),
+    }
+
     def __init__(self, label=None, validators=None, required: bool = True, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.required = required
@@ -29,27 +40,56 @@ class YuanField(StringField):
             return self.raw_data[0]
         if self.data is None:
             return ""
-        yuan, cents = divmod(self.data, 100)
-        return f"{yuan}.{cents:02d}" if cents else str(yuan)
+        whole, cents = divmod(self.data, 100)
+        return f"{whole}.{cents:02d}" if cents else str(whole)
 
     def process_formdata(self, valuelist):
         self.data = None
         text = (valuelist[0] if valuelist else "").strip().replace(",", "").replace("，", "")
+        text = text.removesuffix(self.SUFFIX).strip() if self.SUFFIX else text
         if not text:
             if self.required:
-                raise ValueError(_l("请填写金额。"))
+                raise ValueError(self.MESSAGES["required"])
             return
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            raise ValueError(_l("请填写数字金额，例如 12800 或 12800.50。")) from None
-        if not amount.is_finite() or amount < 0:
-            raise ValueError(_l("金额不能为负数。"))
-        if amount > MAX_YUAN:
-            raise ValueError(_l("金额不能超过 1 亿元。"))
+            raise ValueError(self.MESSAGES["number"]) from None
+        if not amount.is_finite():  # NaN, Infinity: not an amount at all
+            raise ValueError(self.MESSAGES["number"])
+        if amount < 0:
+            raise ValueError(self.MESSAGES["negative"])
+        if amount > self.MAX:
+            raise ValueError(self.MESSAGES["max"])
         if amount.as_tuple().exponent < -2:
-            raise ValueError(_l("金额最多保留两位小数。"))
+            raise ValueError(self.MESSAGES["places"])
         self.data = int(amount * 100)
+
+
+class PercentField(YuanField):
+    """A percentage typed like ``50`` or ``12.5`` (up to two decimals), held as integer basis
+    points in ``data`` (``50`` → 5000)."""
+
+    MAX = Decimal(100)
+    SUFFIX = "%"
+    MESSAGES = {
+        "required": _l("请填写比例。"),
+        "number": _l("请填写数字比例，例如 50 或 12.5。"),
+        "negative": _l("比例不能为负数。"),
+        "max": _l("比例不能超过 100%。"),
+        "places": _l("比例最多保留两位小数。"),
+    }
+
+
+def new_key() -> str:
+    return uuid4().hex
+
+
+class OnceForm(FlaskForm):
+    """A form whose submission acts once: a repeat with the same key gets the first result
+    (see :func:`marketplace.services.txn.run_once`)."""
+
+    idempotency_key = HiddenField(default=new_key, validators=[Optional(), Length(max=64)])
 
 
 def apply_errors(form: FlaskForm, failure: ValidationFailed) -> None:

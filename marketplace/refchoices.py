@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from .extensions import db
-from .models import Category, Cluster, Industry, ScenarioLevel
+from .models import Category, Cluster, Industry, ScenarioLevel, SizeClass
 from .services.profiles import chain_leaders
 from .services.regions import region_choices
 from .templating import LABELS
@@ -84,3 +84,15 @@ def fill_provider_form(form) -> None:
     form.tier.choices = label_choices("tier")
     form.region_codes.choices = served_region_choices()
     form.lead_enterprise_id.choices = leader_choices()
+
+
+def fill_program_form(form) -> None:
+    form.mode.choices = label_choices("program_mode")
+    form.size_classes.choices = options(
+        (s.code, s.label) for s in db.session.scalars(select(SizeClass).order_by(SizeClass.sort)))
+    form.industries.choices = industry_choices()
+    form.clusters.choices = options(
+        (c.code, c.label) for c in db.session.scalars(select(Cluster).order_by(Cluster.sort)))
+    form.categories.choices = category_choices()
+    form.scenario_levels.choices = level_choices()
+    form.min_tier.choices = label_choices("tier", _("不限"))

@@ -27,13 +27,27 @@ LABELS = {
     "request_status": {"pending": _l("待回复"), "quoted": _l("已报价"), "declined": _l("已拒绝"),
                        "withdrawn": _l("已撤回"), "closed": _l("已关闭"), "ordered": _l("已下单")},
     "order_status": {"placed": _l("待交付"), "delivered": _l("待验收"), "disputed": _l("有异议"),
-                     "accepted": _l("已验收")},
+                     "accepted": _l("已验收"), "cancelled": _l("已取消")},
     "notice": {"request_received": _l("收到对接申请"), "request_withdrawn": _l("对接申请已撤回"),
                "request_declined": _l("服务商拒绝了对接申请"), "quote_received": _l("收到报价"),
                "quote_accepted": _l("报价被接受，已下单"),
                "request_closed": _l("需求已选定其他方案，申请关闭"),
                "order_delivered": _l("服务商已交付，请验收"), "delivery_accepted": _l("企业已验收"),
-               "order_disputed": _l("企业对交付提出异议"), "review_received": _l("收到评价")},
+               "order_disputed": _l("企业对交付提出异议"), "review_received": _l("收到评价"),
+               "order_cancelled": _l("订单已取消"), "claim_approved": _l("补贴已批准"),
+               "claim_rejected": _l("补贴被驳回"), "claim_paid": _l("补贴已拨付"),
+               "case_to_confirm": _l("典型案例待您确认"), "case_returned": _l("典型案例被退回修改"),
+               "case_confirmed": _l("对方已确认典型案例，等待审核"),
+               "case_published": _l("典型案例已发布"), "case_rejected": _l("典型案例未通过审核")},
+    "case_status": {"draft": _l("草稿"), "pending": _l("待对方确认"), "submitted": _l("待审核"),
+                    "published": _l("已发布"), "rejected": _l("未通过")},
+    "program_mode": {"percent": _l("按比例补贴"), "fixed": _l("定额补贴"),
+                     "procurement": _l("政府采购（企业免费）")},
+    "program_status": {"draft": _l("草稿"), "active": _l("实施中"), "closed": _l("已结束")},
+    "claim_status": {"reserved": _l("已预留"), "approved": _l("已批准"), "paid": _l("已拨付"),
+                     "rejected": _l("已驳回"), "released": _l("已释放")},
+    "entry_kind": {"adjust": _l("预算调整"), "reserve": _l("预留"), "release": _l("释放"),
+                   "pay": _l("拨付")},
     "region_level": {"province": _l("省"), "city": _l("设区市"), "county": _l("县（市、区）")},
 }
 
@@ -49,6 +63,14 @@ def money(fen: int | None) -> str:
     yuan, cents = divmod(abs(fen), 100)
     sign = "-" if fen < 0 else ""
     return f"{sign}¥{yuan:,}" + (f".{cents:02d}" if cents else "")
+
+
+def percent(basis_points: int | None) -> str:
+    """``1250`` basis points → ``12.5%``."""
+    if basis_points is None:
+        return ""
+    whole, rest = divmod(basis_points, 100)
+    return f"{whole}%" if not rest else f"{whole}.{rest:02d}".rstrip("0") + "%"
 
 
 def budget(low: int | None, high: int | None) -> str:
@@ -84,12 +106,28 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def list_price_offer(package):
+    """The best subsidy the logged-in SME would get on ``package`` at its list price (one
+    :class:`OfferBook` per request), or None."""
+    from flask import g
+    from flask_login import current_user
+
+    from .services.deals import today
+    from .services.subsidies import OfferBook
+
+    if not (current_user.is_authenticated and current_user.enterprise is not None):
+        return None
+    if "offer_book" not in g:
+        g.offer_book = OfferBook(current_user.enterprise, today())
+    return g.offer_book.best(package, package.price_fen)
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, when=when)
+    app.jinja_env.filters.update(money=money, when=when, percent=percent)
     from .reasons import reason_texts
 
     app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with,
-                                 reason_texts=reason_texts)
+                                 reason_texts=reason_texts, list_price_offer=list_price_offer)
 
     @app.context_processor
     def inject_unread():

@@ -2,7 +2,15 @@
 
 from marketplace.demo import build_demo
 from marketplace.extensions import db
-from marketplace.models import DealRequest, Need, Order, Package, User
+from marketplace.models import (
+    DealRequest,
+    Need,
+    Order,
+    Package,
+    SubsidyClaim,
+    SubsidyProgram,
+    User,
+)
 from marketplace.services.demo import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, load_demo
 
 
@@ -19,8 +27,17 @@ def test_demo_loads_and_every_login_reaches_its_dashboard(app, client):
         assert provider.provider.lead_enterprise_id == sme.enterprise.chain_leader_id
         # one deal waiting on each side: a request to quote, a quote, a delivery to accept
         states = sorted(r.status for r in db.session.scalars(db.select(DealRequest)))
-        assert states == ["ordered", "pending", "quoted"]
-        assert db.session.scalar(db.select(Order.status)) == "delivered"
+        assert {"ordered", "pending", "quoted"} <= set(states)
+        orders = db.session.scalars(db.select(Order).where(
+            Order.enterprise_id == sme.enterprise_id)).all()
+        assert {"delivered", "accepted"} <= {o.status for o in orders}
+        # subsidies: programs at each level, the demo orders' claims reserved, one ready for
+        # the county's approval
+        assert db.session.scalar(db.select(db.func.count()).select_from(SubsidyProgram)) == 4
+        claims = db.session.scalars(db.select(SubsidyClaim).where(
+            SubsidyClaim.enterprise_id == sme.enterprise_id)).all()
+        assert {c.order.status for c in claims} >= {"delivered", "accepted"}
+        assert all(c.status == "reserved" and c.amount_fen > 0 for c in claims)
     for email in DEMO_LOGINS:
         response = client.post("/auth/login", data={"email": email, "password": DEMO_PASSWORD})
         assert response.status_code == 302

@@ -41,7 +41,7 @@ def test_post_need(client, app, sme):
         ("description", "太短了", "需要 20 到 5000 个字"),
         ("category_code", "magic", "不是有效的选择"),
         ("budget_min_fen", "-5", "金额不能为负数"),
-        ("budget_min_fen", "NaN", "金额不能为负数"),
+        ("budget_min_fen", "NaN", "请填写数字金额"),
         ("budget_min_fen", "12.345", "最多保留两位小数"),
         ("budget_min_fen", "1e12", "不能超过 1 亿元"),
         ("budget_min_fen", "abc", "请填写数字金额"),

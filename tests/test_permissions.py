@@ -8,9 +8,18 @@ a row here fails ``test_every_endpoint_has_rows``.
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import DealRequest, Order, User
+from marketplace.models import (
+    DealRequest,
+    LedgerEntry,
+    Order,
+    Region,
+    SubsidyClaim,
+    SubsidyProgram,
+    User,
+)
 from tests.conftest import AuthActions
 
 ROLES = ("anon", "sme", "sme_other", "provider", "provider_other", "gov_county",
@@ -32,8 +41,10 @@ ENTERPRISE_VIEW = row(302, 200, 404, 404, 404, 200, 404, 200, 200)
 DEAL_PARTIES = row(302, 200, 404, 200, 404, 404, 404, 404, 200)
 ORDER_VIEW = row(302, 200, 404, 200, 404, 200, 404, 200, 200)
 PROVIDER_FORM = row(302, 403, 403, 400, 404, 403, 403, 403, 403)
+SME_ONLY = row(302, 200, 200, 403, 403, 403, 403, 403, 403)
 SME_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
 SME_ORDER_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
+GOV_ONLY = row(302, 403, 403, 403, 403, 200, 200, 200, 403)
 
 # (endpoint, method, path, expected by role); {placeholders} come from the world fixture.
 TABLE = [
@@ -98,6 +109,59 @@ TABLE = [
     ("deals.reply", "POST", "/deals/orders/{order}/reply",
      row(302, 403, 403, 400, 404, 403, 403, 403, 403)),
     ("deals.dismiss", "POST", "/deals/dismiss", row(302, 400, 400, 403, 403, 403, 403, 403, 403)),
+    ("deals.cancel", "POST", "/deals/orders/{order}/cancel",
+     row(302, 400, 404, 400, 404, 403, 403, 403, 403)),
+    ("subsidies.index", "GET", "/subsidies/", LOGGED_IN_200),
+    ("subsidies.create_program", "GET", "/subsidies/programs/new", GOV_ONLY),
+    ("subsidies.program", "GET", "/subsidies/programs/{program}", LOGGED_IN_200),
+    ("subsidies.program", "GET", "/subsidies/programs/{draft_program}",
+     row(302, 404, 404, 404, 404, 200, 404, 200, 200)),
+    ("subsidies.edit_program", "GET", "/subsidies/programs/{draft_program}/edit",
+     row(302, 403, 403, 403, 403, 200, 404, 200, 403)),
+    # a closed program cannot be activated: managers reach the state check (409)
+    ("subsidies.change_program_status", "POST", "/subsidies/programs/{closed_program}/activate",
+     row(302, 403, 403, 403, 403, 409, 403, 409, 403)),
+    ("subsidies.adjust", "POST", "/subsidies/programs/{program}/adjust",
+     row(302, 403, 403, 403, 403, 400, 403, 400, 403)),
+    ("subsidies.claims", "GET", "/subsidies/claims",
+     row(302, 200, 200, 403, 403, 200, 200, 200, 200)),
+    ("subsidies.bulk_approve", "POST", "/subsidies/claims/approve",
+     row(302, 403, 403, 403, 403, 302, 302, 302, 403)),
+    ("subsidies.claim", "GET", "/subsidies/claims/{claim}",
+     row(302, 200, 404, 404, 404, 200, 404, 200, 200)),
+    # the delivery is not accepted yet: officials of the region reach the state check (409)
+    ("subsidies.decide", "POST", "/subsidies/claims/{claim}/approve",
+     row(302, 403, 403, 403, 403, 409, 404, 409, 403)),
+    ("subsidies.audit_log", "GET", "/subsidies/audit",
+     row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    ("diagnosis.index", "GET", "/diagnosis/", SME_ONLY),
+    ("diagnosis.start", "GET", "/diagnosis/new", SME_ONLY),
+    ("diagnosis.result", "GET", "/diagnosis/results/{diagnosis}",
+     row(302, 200, 404, 403, 403, 403, 403, 403, 200)),
+    ("diagnosis.post_suggestion", "POST",
+     "/diagnosis/results/{diagnosis}/needs/equipment-monitoring",
+     row(302, 302, 404, 403, 403, 403, 403, 403, 403)),
+    ("diagnosis.overview", "GET", "/diagnosis/overview",
+     row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    ("imports.index", "GET", "/imports/", row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    ("imports.upload", "GET", "/imports/new", row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    ("imports.template", "GET", "/imports/template.xlsx",
+     row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    ("imports.detail", "GET", "/imports/{import_batch}",
+     row(302, 403, 403, 403, 403, 200, 404, 200, 200)),
+    ("imports.report", "GET", "/imports/{import_batch}/report.csv",
+     row(302, 403, 403, 403, 403, 200, 404, 200, 200)),
+    ("cases.index", "GET", "/cases/?q=案例&category_code=quality", ALL_200),
+    ("cases.mine", "GET", "/cases/mine", row(302, 200, 200, 200, 200, 403, 403, 403, 403)),
+    ("cases.review", "GET", "/cases/review", row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    # the world's order is not accepted yet, and already has a case: the parties get 409
+    ("cases.create", "GET", "/cases/new/{order}", row(302, 409, 404, 409, 404, 403, 403, 403, 403)),
+    ("cases.detail", "GET", "/cases/{case}", row(404, 200, 404, 200, 404, 200, 404, 200, 200)),
+    ("cases.edit", "GET", "/cases/{case}/edit", row(302, 409, 404, 409, 404, 403, 403, 403, 403)),
+    ("cases.step", "POST", "/cases/{case}/confirm",
+     row(302, 409, 404, 409, 404, 403, 404, 403, 403)),
+    ("cases.feature", "POST", "/cases/{case}/feature",
+     row(302, 403, 403, 403, 403, 409, 404, 409, 409)),
     ("admin.providers", "GET", "/admin/providers", ADMIN_ONLY),
     ("admin.verify_provider", "POST", "/admin/providers/{unverified_provider}/verify", ADMIN_ACTS),
     ("admin.set_standing", "POST", "/admin/providers/{provider}/standing/preferred", ADMIN_ACTS),
@@ -146,7 +210,79 @@ def world(app, make_user, make_provider, make_need, make_package):
         db.session.add(order)
         db.session.commit()
         ids.update(deal=deal.id, order=order.id)
+        ids.update(subsidy_world(order))
+        ids["diagnosis"] = diagnosis_result(enterprise)
+        ids["case"] = typical_case(order)
+        ids["import_batch"] = import_batch(users["gov_county"].id)
     return users, ids
+
+
+def subsidy_world(order: Order) -> dict:
+    """Programs of the SME's county (active, draft, closed) and a claim on its order."""
+    county = db.session.scalar(select(Region).where(Region.code == "320505"))
+    programs = {}
+    for name, status in (("program", "active"), ("draft_program", "draft"),
+                         ("closed_program", "closed")):
+        program = SubsidyProgram(region_id=county.id, name=f"补贴{name}", mode="percent",
+                                 rate_bp=5000, per_order_cap_fen=50, per_enterprise_cap_fen=50,
+                                 starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31),
+                                 status=status)
+        db.session.add(program)
+        db.session.flush()
+        db.session.add(LedgerEntry(program_id=program.id, kind="adjust", amount_fen=1000))
+        programs[name] = program.id
+    claim = SubsidyClaim(program_id=programs["program"], order_id=order.id,
+                         enterprise_id=order.enterprise_id, year=2026, order_amount_fen=100,
+                         amount_fen=50)
+    db.session.add(claim)
+    db.session.flush()
+    db.session.add(LedgerEntry(program_id=claim.program_id, claim_id=claim.id, kind="reserve",
+                               amount_fen=50))
+    db.session.commit()
+    return {**programs, "claim": claim.id}
+
+
+def typical_case(order: Order) -> int:
+    """A case of the world's order that both parties agreed on, waiting for the curators."""
+    from marketplace.models import CaseMetric, TypicalCase
+
+    case = TypicalCase(order_id=order.id, package_id=order.package_id,
+                       enterprise_id=order.enterprise_id, provider_id=order.provider_id,
+                       title="案例", problem="问题" * 10, solution="方案" * 10, results="效果" * 10,
+                       status="submitted", submitted_by="sme",
+                       metrics=[CaseMetric(name="开机率", value_before=60, value_after=85)])
+    db.session.add(case)
+    db.session.commit()
+    return case.id
+
+
+def diagnosis_result(enterprise_id: int) -> int:
+    """A self-assessment of the SME with nothing digital (its plan starts with equipment)."""
+    from marketplace.models import DiagnosisResult
+    from marketplace.services.diagnosis import load_questionnaire
+
+    questionnaire = load_questionnaire()
+    result = DiagnosisResult(enterprise_id=enterprise_id, version=questionnaire.version,
+                             answers={q.code: "a" for q in questionnaire.questions}, score=0.0,
+                             level=1, dimension_scores={})
+    db.session.add(result)
+    db.session.commit()
+    return result.id
+
+
+def import_batch(official_id: int) -> int:
+    """A demand-list import by the county official, with one problem row."""
+    from marketplace.models import ImportBatch, ImportProblem
+
+    official = db.session.get(User, official_id)
+    batch = ImportBatch(region_id=official.region_id, uploaded_by_id=official_id,
+                        filename="list.csv", file_format="csv", sha256="0" * 64,
+                        visibility="public", rows_total=1, rows_invalid=1)
+    batch.problems.append(ImportProblem(row_number=2, kind="invalid", cells=[""] * 9,
+                                        reasons={"zh_CN": ["原因"]}))
+    db.session.add(batch)
+    db.session.commit()
+    return batch.id
 
 
 def _order(expected: dict) -> list[str]:

@@ -1,6 +1,18 @@
 """Registration, login, logout and password change."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import math
+import time
+
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -90,3 +102,24 @@ def change_password():
             flash(_("密码已修改，其他设备上的登录已失效。"), "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/password.html", form=form)
+
+
+# The form pages :mod:`marketplace.security` throttles, shown again when a limit is reached.
+THROTTLED_FORMS = {
+    "auth.login": (LoginForm, "auth/login.html"),
+    "auth.register": (RegisterForm, "auth/register.html"),
+    "auth.change_password": (PasswordForm, "auth/password.html"),
+}
+
+
+def throttled_page(limit):
+    """Instead of the view: the same form with what was typed (never the password), a message
+    saying when to try again, status 429. Nothing is checked or written."""
+    form_class, template = THROTTLED_FORMS[request.endpoint]
+    form = form_class()
+    seconds = max(1, math.ceil(limit.window.reset_time - time.time()))
+    form.form_errors.append(_("尝试次数过多，请 %(minutes)d 分钟后再试。",
+                              minutes=math.ceil(seconds / 60)))
+    response = make_response(render_template(template, form=form), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response

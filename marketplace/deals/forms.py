@@ -11,8 +11,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
-from ..forms import LengthChars, NoControlChars, YuanField
-from ..services.deals import MAX_DAYS, MESSAGE_MAX, REASON_MAX, SCOPE_MAX, SCOPE_MIN
+from ..forms import LengthChars, NoControlChars, OnceForm, YuanField
+from ..services.deals import (
+    MAX_DAYS,
+    MAX_QUOTE_FEN,
+    MESSAGE_MAX,
+    REASON_MAX,
+    SCOPE_MAX,
+    SCOPE_MIN,
+)
 
 
 class RequestForm(FlaskForm):
@@ -45,8 +52,10 @@ class ReasonForm(FlaskForm):
     submit = SubmitField(_l("提交"))
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(OnceForm):
     revision = IntegerField(validators=[InputRequired()])
+    # the subsidy the SME was shown (fen); if it changed meanwhile the order is refused
+    subsidy_fen = IntegerField(validators=[Optional(), NumberRange(0, MAX_QUOTE_FEN)])
     submit = SubmitField(_l("接受报价并下单"))
 
 

@@ -8,8 +8,9 @@ from .. import refchoices
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import Role
-from ..services import deals, needs, notify, packages
+from ..services import deals, needs, notify, packages, subsidies
 from ..services.errors import NotFound, ValidationFailed
+from ..services.txn import run_once
 from ..views import role_required, safe_next, submit
 from .forms import (
     AcceptForm,
@@ -65,10 +66,18 @@ def create_request():
 @login_required
 def request_detail(request_id: int):
     deal = deals.get_request(current_user, request_id)
-    quote_form = QuoteForm(obj=deal.quote)
-    return render_template("deals/request.html", deal=deal, quote_form=quote_form,
-                           reason_form=ReasonForm(), accept_form=AcceptForm(),
-                           today=deals.today())
+    return _request_page(deal)
+
+
+def _request_page(deal, status: int = 200, **forms):
+    forms = {"quote_form": QuoteForm(obj=deal.quote), "reason_form": ReasonForm(),
+             "accept_form": AcceptForm(), **forms}
+    offer = None
+    if deal.quote is not None and current_user.enterprise_id == deal.enterprise_id:
+        offer = subsidies.best_offer(deal.enterprise, deal.package, deal.quote.price_fen,
+                                     deals.today())
+    return render_template("deals/request.html", deal=deal, offer=offer, today=deals.today(),
+                           **forms), status
 
 
 @bp.route("/requests/<int:request_id>/quote", methods=["POST"])
@@ -84,9 +93,7 @@ def quote(request_id: int):
 
     done = submit(form, send, _("报价已发送。"),
                   lambda _quote: url_for(".request_detail", request_id=deal.id))
-    return done or (render_template("deals/request.html", deal=deal, quote_form=form,
-                                    reason_form=ReasonForm(), accept_form=AcceptForm(),
-                                    today=deals.today()), 400)
+    return done or _request_page(deal, 400, quote_form=form)
 
 
 @bp.route("/requests/<int:request_id>/decline", methods=["POST"])
@@ -97,9 +104,7 @@ def decline(request_id: int):
     done = submit(form, lambda: deals.decline_request(current_user, deal, form.reason.data),
                   _("已拒绝这个申请。"),
                   lambda _none: url_for(".request_detail", request_id=deal.id), "info")
-    return done or (render_template("deals/request.html", deal=deal,
-                                    quote_form=QuoteForm(obj=deal.quote), reason_form=form,
-                                    accept_form=AcceptForm(), today=deals.today()), 400)
+    return done or _request_page(deal, 400, reason_form=form)
 
 
 @bp.route("/requests/<int:request_id>/accept", methods=["POST"])
@@ -109,10 +114,15 @@ def accept(request_id: int):
     form = AcceptForm()
     if not form.validate_on_submit():
         abort(400)
-    order = deals.accept_quote(current_user, deal, form.revision.data)
+    try:
+        result = run_once(current_user, form.idempotency_key.data, "accept_quote", lambda: {
+            "order_id": deals.accept_quote(current_user, deal, form.revision.data,
+                                           form.subsidy_fen.data).id})
+    except ValidationFailed:
+        abort(400)
     db.session.commit()
     flash(_("已下单。服务商交付后请验收。"), "success")
-    return redirect(url_for(".order_detail", order_id=order.id))
+    return redirect(url_for(".order_detail", order_id=result["order_id"]))
 
 
 @bp.route("/requests/<int:request_id>/withdraw", methods=["POST"])
@@ -127,8 +137,9 @@ def withdraw(request_id: int):
 
 def _order_page(order, status: int = 200, **forms):
     forms = {"reason_form": ReasonForm(), "review_form": ReviewForm(),
-             "reply_form": ReplyForm(), **forms}
-    return render_template("deals/order.html", order=order, **forms), status
+             "reply_form": ReplyForm(), "cancel_form": ReasonForm(prefix="cancel"), **forms}
+    return render_template("deals/order.html", order=order,
+                           claim=subsidies.claim_for_order(order), **forms), status
 
 
 @bp.route("/orders/<int:order_id>")
@@ -152,11 +163,11 @@ def order_step(order_id: int, action: str):
     return redirect(url_for(".order_detail", order_id=order.id))
 
 
-def _order_form_post(order_id: int, name: str, form, action):
+def _order_form_post(order_id: int, name: str, form, action, message=None):
     """Validate ``form``, run ``action(order, form)``; on failure show the order page with the
     form's errors beside its fields."""
     order = deals.get_order(current_user, order_id)
-    done = submit(form, lambda: action(order, form), None,
+    done = submit(form, lambda: action(order, form), message,
                   lambda _result: url_for(".order_detail", order_id=order.id))
     return done or _order_page(order, 400, **{name: form})
 
@@ -168,6 +179,16 @@ def dispute(order_id: int):
         deals.dispute_delivery(current_user, order, form.reason.data)
 
     return _order_form_post(order_id, "reason_form", ReasonForm(), act)
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@role_required(Role.SME, Role.PROVIDER)
+def cancel(order_id: int):
+    def act(order, form):
+        deals.cancel_order(current_user, order, form.reason.data)
+
+    return _order_form_post(order_id, "cancel_form", ReasonForm(prefix="cancel"), act,
+                            (_("订单已取消。"), "info"))
 
 
 @bp.route("/orders/<int:order_id>/review", methods=["POST"])

@@ -1,7 +1,9 @@
 """The marketplace's tables, one module per domain; import models from here."""
 
 from .accounts import Role, User
+from .api import ApiToken
 from .audit import AuditEntry
+from .cases import CaseMetric, CaseSide, CaseStatus, TypicalCase
 from .changes import Change
 from .deals import (
     DealRequest,
@@ -14,17 +16,36 @@ from .deals import (
     RequestStatus,
     Review,
 )
+from .diagnosis import DiagnosisNeed, DiagnosisResult
+from .imports import ImportBatch, ImportedEnterprise, ImportProblem, ProblemKind
 from .needs import Need, NeedStatus, Visibility
 from .packages import Deployment, Package, PackageCase, PackageStatus, PriceUnit
 from .profiles import Enterprise, Provider, ProviderKind, Standing, Tier
 from .refdata import Category, Cluster, Industry, Region, ScenarioLevel, SizeClass
+from .subsidies import (
+    ClaimStatus,
+    EntryKind,
+    IdempotencyKey,
+    LedgerEntry,
+    ProgramMode,
+    ProgramStatus,
+    SubsidyClaim,
+    SubsidyProgram,
+)
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
+    "CaseMetric",
+    "CaseSide",
+    "CaseStatus",
     "Category",
+    "ClaimStatus",
     "Change",
     "Cluster",
     "DealRequest",
+    "DiagnosisNeed",
+    "DiagnosisResult",
     "Deployment",
     "FeedbackKind",
     "MatchFeedback",
@@ -35,6 +56,12 @@ __all__ = [
     "RequestStatus",
     "Review",
     "Enterprise",
+    "EntryKind",
+    "IdempotencyKey",
+    "LedgerEntry",
+    "ImportBatch",
+    "ImportedEnterprise",
+    "ImportProblem",
     "Industry",
     "Need",
     "NeedStatus",
@@ -42,6 +69,9 @@ __all__ = [
     "PackageCase",
     "PackageStatus",
     "PriceUnit",
+    "ProblemKind",
+    "ProgramMode",
+    "ProgramStatus",
     "Provider",
     "ProviderKind",
     "Region",
@@ -49,7 +79,10 @@ __all__ = [
     "ScenarioLevel",
     "SizeClass",
     "Standing",
+    "SubsidyClaim",
+    "SubsidyProgram",
     "Tier",
+    "TypicalCase",
     "User",
     "Visibility",
 ]

@@ -14,10 +14,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,7 +47,8 @@ class OrderStatus:
     DELIVERED = "delivered"
     DISPUTED = "disputed"
     ACCEPTED = "accepted"
-    ALL = (PLACED, DELIVERED, DISPUTED, ACCEPTED)
+    CANCELLED = "cancelled"
+    ALL = (PLACED, DELIVERED, DISPUTED, ACCEPTED, CANCELLED)
 
 
 class DealRequest(TimestampMixin, db.Model):
@@ -99,12 +102,18 @@ class Quote(TimestampMixin, db.Model):
 
 
 class Order(TimestampMixin, db.Model):
-    """An accepted quote. ``need_id`` is unique: two quick clicks make one order."""
+    """An accepted quote. One live order per need: two quick clicks make one order, and a
+    cancelled order frees the need for another."""
 
     __tablename__ = "orders"
+    __table_args__ = (
+        Index("uq_orders_live_need", "need_id", unique=True,
+              postgresql_where=text("status <> 'cancelled'"),
+              sqlite_where=text("status <> 'cancelled'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), unique=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"))
     request_id: Mapped[int] = mapped_column(ForeignKey("deal_requests.id"), unique=True)
     package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
@@ -117,6 +126,8 @@ class Order(TimestampMixin, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     dispute_reason: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     need: Mapped[Need] = relationship()
     request: Mapped[DealRequest] = relationship()

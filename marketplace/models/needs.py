@@ -47,6 +47,9 @@ class Need(TimestampMixin, db.Model):
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC)
     status: Mapped[str] = mapped_column(String(16), default=NeedStatus.OPEN, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the need came from a demand-list import (需求清单) rather than its enterprise.
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"),
+                                                        index=True)
 
     enterprise: Mapped[Enterprise] = relationship()
     author: Mapped[User | None] = relationship()

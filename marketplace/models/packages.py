@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from ..extensions import db
 from ._base import TimestampMixin
 from .profiles import Provider
 from .refdata import Category, Industry, ScenarioLevel
+
+if TYPE_CHECKING:
+    from .cases import TypicalCase
 
 
 class PackageStatus:
@@ -70,6 +74,12 @@ class Package(TimestampMixin, db.Model):
     )
     cases: Mapped[list[PackageCase]] = relationship(
         back_populates="package", cascade="all, delete-orphan", order_by="PackageCase.sort"
+    )
+    # typical cases (典型案例) of its orders that curators published: evidence for matching
+    published_cases: Mapped[list[TypicalCase]] = relationship(
+        primaryjoin="and_(TypicalCase.package_id == Package.id, "
+                    "TypicalCase.status == 'published')",
+        viewonly=True, order_by="TypicalCase.id",
     )
 
     @property

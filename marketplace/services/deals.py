@@ -33,11 +33,12 @@ from ..models import (
     User,
 )
 from ..models._base import utcnow
-from . import audit
+from . import audit, subsidies
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .notify import notify
 from .regions import region_ids_governed
 from .states import apply_step
+from .txn import begin_write
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MESSAGE_MAX, SCOPE_MIN, SCOPE_MAX, REASON_MAX = 2000, 5, 5000, 1000
@@ -56,6 +57,7 @@ ORDER_TRANSITIONS = {
     "deliver": ({OrderStatus.PLACED, OrderStatus.DISPUTED}, OrderStatus.DELIVERED),
     "accept_delivery": ({OrderStatus.DELIVERED}, OrderStatus.ACCEPTED),
     "dispute": ({OrderStatus.DELIVERED}, OrderStatus.DISPUTED),
+    "cancel": ({OrderStatus.PLACED, OrderStatus.DISPUTED}, OrderStatus.CANCELLED),
 }
 
 
@@ -147,13 +149,26 @@ def _check_quote(data: QuoteData) -> None:
         raise ValidationFailed(errors)
 
 
+def _lock_need(request: DealRequest) -> Need:
+    """Lock the request's need (quotes and acceptances of one need take turns) and reload the
+    request and its quote as they are now."""
+    begin_write()
+    need = db.session.scalar(
+        select(Need).where(Need.id == request.need_id).with_for_update()
+        .execution_options(populate_existing=True))
+    db.session.refresh(request)
+    if request.quote is not None:
+        db.session.refresh(request.quote)
+    return need
+
+
 def send_quote(actor: User, request: DealRequest, data: QuoteData) -> Quote:
     """Quote, or revise the quote, until the SME accepts it."""
     if actor.provider_id != request.provider_id:
         raise NotAllowed(_l("只有被申请的服务商可以报价。"))
-    if request.need.status != NeedStatus.OPEN:
-        raise IllegalTransition(_l("需求已不在征集中，不能报价。"))
     _check_quote(data)
+    if _lock_need(request).status != NeedStatus.OPEN:
+        raise IllegalTransition(_l("需求已不在征集中，不能报价。"))
     apply_step(REQUEST_TRANSITIONS, request, "quote", _l("这个申请已经不能报价。"))
     quote = request.quote
     if quote is None:
@@ -171,16 +186,16 @@ def send_quote(actor: User, request: DealRequest, data: QuoteData) -> Quote:
     return quote
 
 
-def accept_quote(actor: User, request: DealRequest, revision: int) -> Order:
-    """The SME accepts the quote it saw (``revision``): an order, the need in progress, and
-    every other open request for the need closed with a notice."""
+def accept_quote(actor: User, request: DealRequest, revision: int,
+                 expected_subsidy_fen: int | None = None) -> Order:
+    """The SME accepts the quote it saw (``revision``, and the subsidy it was shown): an order,
+    its subsidy claim reserved from the best program, the need in progress, and every other
+    open request for the need closed with a notice."""
     if actor.enterprise_id != request.enterprise_id:
         raise NotAllowed(_l("只有申请方可以接受报价。"))
     # Lock the need first: a concurrent accept for the same need waits here, then sees the
-    # need in progress (PostgreSQL). SQLite has one writer; the unique need_id backs it up.
-    need = db.session.scalar(
-        select(Need).where(Need.id == request.need_id).with_for_update()
-        .execution_options(populate_existing=True))
+    # need in progress (PostgreSQL: the row lock; SQLite: the write lock taken up front).
+    need = _lock_need(request)
     quote = request.quote
     if need.status != NeedStatus.OPEN:
         raise IllegalTransition(_l("这条需求已经下单或关闭。"))
@@ -190,6 +205,8 @@ def accept_quote(actor: User, request: DealRequest, revision: int) -> Order:
         raise IllegalTransition(_l("服务商刚刚修改了报价，请查看新报价后再接受。"))
     if quote.is_expired(today()):
         raise IllegalTransition(_l("报价已过有效期，请联系服务商重新报价。"))
+    offer = subsidies.secure_offer(request.enterprise, request.package, quote.price_fen,
+                                   today(), expected_subsidy_fen)
     apply_step(REQUEST_TRANSITIONS, request, "accept", _l("这个申请已经不能接受报价。"))
     order = Order(need_id=need.id, request_id=request.id, package_id=request.package_id,
                   enterprise_id=request.enterprise_id, provider_id=request.provider_id,
@@ -201,6 +218,7 @@ def accept_quote(actor: User, request: DealRequest, revision: int) -> Order:
         db.session.flush()  # the unique need_id refuses a second order here
     except IntegrityError:
         raise IllegalTransition(_l("这条需求已经下单。")) from None
+    subsidies.reserve(actor, order, offer, today())
     need.status = NeedStatus.IN_PROGRESS
     _close_other_requests(request)
     _record_feedback(need.id, request.package_id, FeedbackKind.ORDER)
@@ -257,6 +275,27 @@ def dispute_delivery(actor: User, order: Order, reason: str) -> None:
     notify("order_disputed", order.need.title, f"/deals/orders/{order.id}",
            provider_id=order.provider_id)
     audit.record(actor, "dispute_order", order, region_id=order.enterprise.county_id)
+
+
+def cancel_order(actor: User, order: Order, reason: str) -> None:
+    """Either party calls off an order before its delivery is accepted: the subsidy
+    reservation is released and the need is open again for other providers."""
+    if not order.is_party(actor):
+        raise NotAllowed(_l("只有订单双方可以取消订单。"))
+    if not reason.strip() or len(reason.strip()) > REASON_MAX:
+        raise ValidationFailed({"reason": _l("请说明原因（最多 %(n)d 个字）。", n=REASON_MAX)})
+    begin_write()
+    db.session.refresh(order, with_for_update=True)
+    apply_step(ORDER_TRANSITIONS, order, "cancel", _l("订单当前状态不能取消。"))
+    order.cancel_reason, order.cancelled_at = reason.strip(), utcnow()
+    if order.need.status == NeedStatus.IN_PROGRESS:
+        order.need.status = NeedStatus.OPEN
+    subsidies.release_for_order(actor, order)
+    other = ({"provider_id": order.provider_id} if actor.enterprise_id == order.enterprise_id
+             else {"enterprise_id": order.enterprise_id})
+    notify("order_cancelled", order.need.title, f"/deals/orders/{order.id}", **other)
+    audit.record(actor, "cancel_order", order, region_id=order.enterprise.county_id,
+                 reason=reason.strip())
 
 
 # -- reviews ------------------------------------------------------------------------------------

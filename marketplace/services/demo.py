@@ -22,6 +22,7 @@ from ..models import (
 )
 from ..models._base import utcnow
 from .accounts import hash_password
+from .diagnosis import load_demo_diagnoses
 from .profiles import classify_size
 
 DEMO_PASSWORD = "zgsz-demo-2026"
@@ -103,7 +104,9 @@ def load_demo(content) -> dict[str, str]:
         ))
     db.session.flush()
     logins = _demo_users(smes, providers, content)
+    _demo_subsidies()
     _demo_deals()
+    load_demo_diagnoses()
     return logins
 
 
@@ -145,12 +148,53 @@ def _demo_deals() -> None:
         .order_by(Package.id)).all()
     quote = deals.QuoteData(price_fen=3_600_000, scope="现场调研、系统部署、三个月驻场培训与运维。",
                             delivery_days=45, valid_until=deals.today() + timedelta(days=30))
-    for step, (need, package) in enumerate(zip(needs[:3], offers, strict=False)):
+    for step, (need, package) in enumerate(zip(needs[:4], offers, strict=False)):
         request = deals.request_package(sme, need, package, "希望先来厂里看看现场。")
         if step == 0:
             continue  # waits for the provider's quote
         deals.send_quote(seller, request, quote)
-        if step == 2:
+        if step >= 2:  # ordered with the best subsidy reserved
             order = deals.accept_quote(sme, request, revision=1)
-            deals.mark_delivered(seller, order)  # waits for the SME's acceptance
+            deals.mark_delivered(seller, order)  # step 2 waits for the SME's acceptance
+        if step == 3:  # accepted: its subsidy waits for the county's approval
+            deals.accept_delivery(sme, order)
+    db.session.flush()
+
+
+def _demo_subsidies() -> None:
+    """A program at each level of the demo officials' regions, and a draft."""
+    from . import subsidies
+
+    today = date.today()
+    year_end = date(today.year, 12, 31) if today.month < 12 else date(today.year + 1, 12, 31)
+    officials = {u.email: u for u in db.session.scalars(select(User).where(User.role == Role.GOV))}
+    specs = [
+        ("province@demo.zgsz.cn", True, subsidies.ProgramData(
+            name="江苏省中小企业数字化转型券", policy_basis="苏工信中小〔2026〕1号（示例）",
+            mode="percent", rate_bp=3000, fixed_fen=0, per_order_cap_fen=50_000_00,
+            per_enterprise_cap_fen=100_000_00, budget_fen=20_000_000_00,
+            starts_on=date(today.year, 1, 1), ends_on=year_end,
+            size_classes=["small", "micro", "medium"])),
+        ("city@demo.zgsz.cn", True, subsidies.ProgramData(
+            name="智改数转普惠补贴（市级）", policy_basis="市工信局〔2026〕5号（示例）",
+            mode="percent", rate_bp=5000, fixed_fen=0, per_order_cap_fen=30_000_00,
+            per_enterprise_cap_fen=60_000_00, budget_fen=5_000_000_00,
+            starts_on=date(today.year, 1, 1), ends_on=year_end + timedelta(days=180),
+            size_classes=["small", "micro"])),
+        ("county@demo.zgsz.cn", True, subsidies.ProgramData(
+            name="设备上云政府采购包（县级）", policy_basis="区工信局〔2026〕2号（示例）",
+            mode="procurement", rate_bp=0, fixed_fen=0, per_order_cap_fen=10_000_00,
+            per_enterprise_cap_fen=10_000_00, budget_fen=1_000_000_00,
+            starts_on=date(today.year, 1, 1), ends_on=year_end,
+            categories=["device_monitoring"])),
+        ("county@demo.zgsz.cn", False, subsidies.ProgramData(
+            name="质量管控专项（草稿）", policy_basis="", mode="fixed", rate_bp=0,
+            fixed_fen=20_000_00, per_order_cap_fen=20_000_00, per_enterprise_cap_fen=20_000_00,
+            budget_fen=400_000_00, starts_on=today, ends_on=year_end,
+            categories=["quality"])),
+    ]
+    for email, activate, data in specs:
+        program = subsidies.create_program(officials[email], data)
+        if activate:
+            subsidies.change_program_status(officials[email], program, "activate")
     db.session.flush()

@@ -53,7 +53,8 @@ WEIGHTS_FILE = "weights.json"
 
 def package_record(package: Package) -> matching.PackageRecord:
     provider = package.provider
-    cases = " ".join(f"{c.title} {c.content}" for c in package.cases)
+    cases = " ".join([*(f"{c.title} {c.content}" for c in package.cases),
+                      *(f"{c.title} {c.problem} {c.results}" for c in package.published_cases)])
     return matching.PackageRecord(
         id=package.id, title=package.title,
         text=f"{package.summary}。{package.description} {cases}".strip(),
@@ -308,6 +309,22 @@ def packages_for_need(need: Need, n: int = 8) -> list[Suggestion]:
     found = matcher.recommend(need_record(need), N=n,
                               filter_items=_settled_packages([need.id]))
     return _load(Package, found, public_packages())
+
+
+def packages_for_description(enterprise: Enterprise, text: str, category: str | None,
+                             scenario_level: str | None = None, n: int = 3) -> list[Suggestion]:
+    """Packages for a need the enterprise has not posted (a self-diagnosis suggestion): the
+    need page's ranking for a record that is not stored."""
+    matcher = _matcher()
+    if matcher is None:
+        return []
+    record = matching.NeedRecord(
+        id=f"draft:{enterprise.id}:{category}", text=text, category=category,
+        scenario_level=scenario_level, industry=enterprise.industry_code,
+        cluster=enterprise.cluster_code, regions=region_codes_up(enterprise.county),
+        chain_leader_id=enterprise.chain_leader_id, enterprise_id=enterprise.id,
+    )
+    return _load(Package, matcher.recommend(record, N=n), public_packages())
 
 
 def packages_for_enterprise(enterprise: Enterprise, n: int = 6) -> list[Suggestion]:

@@ -47,7 +47,8 @@ class NeedData:
     visibility: str
 
 
-def _check(data: NeedData) -> None:
+def check_need(data: NeedData) -> None:
+    """The rules of a need, wherever it comes from (the web form, the API, an import)."""
     errors = {}
     if not data.title.strip() or len(data.title.strip()) > TITLE_MAX:
         errors["title"] = _l("标题需要 1 到 %(n)d 个字。", n=TITLE_MAX)
@@ -73,7 +74,7 @@ def _check(data: NeedData) -> None:
         raise ValidationFailed(errors)
 
 
-def _apply(need: Need, data: NeedData) -> None:
+def fill_need(need: Need, data: NeedData) -> None:
     need.title = data.title.strip()
     need.description = data.description.strip()
     need.category_code = data.category_code
@@ -87,9 +88,9 @@ def _apply(need: Need, data: NeedData) -> None:
 def create_need(actor: User, data: NeedData) -> Need:
     if not actor.is_sme or actor.enterprise is None:
         raise NotAllowed(_l("请先以企业用户身份填写企业信息，再发布需求。"))
-    _check(data)
+    check_need(data)
     need = Need(enterprise_id=actor.enterprise_id, author_id=actor.id, status=NeedStatus.OPEN)
-    _apply(need, data)
+    fill_need(need, data)
     db.session.add(need)
     db.session.flush()
     audit.record(actor, "create_need", need, region_id=actor.enterprise.county_id)
@@ -101,8 +102,8 @@ def update_need(actor: User, need: Need, data: NeedData) -> Need:
         raise NotAllowed(_l("只能修改本企业的需求。"))
     if need.status == NeedStatus.CLOSED:
         raise IllegalTransition(_l("需求已关闭，请先重新打开再修改。"))
-    _check(data)
-    _apply(need, data)
+    check_need(data)
+    fill_need(need, data)
     audit.record(actor, "update_need", need, region_id=need.enterprise.county_id)
     return need
 

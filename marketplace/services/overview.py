@@ -17,7 +17,7 @@ from ..models import (
     User,
     Visibility,
 )
-from . import matching
+from . import matching, subsidies
 from .accounts import count_users_by_role
 from .packages import public_packages
 from .profiles import providers_awaiting_verification
@@ -72,6 +72,7 @@ def gov_overview(user: User) -> dict:
                                        _region_or_ancestor(user, governed)))
         ),
         "recent_needs": db.session.scalars(needs.order_by(Need.created_at.desc()).limit(8)).all(),
+        "claims_ready": len(subsidies.claims_for(user, subsidies.ClaimFilter(ready_only=True))),
     }
 
 

@@ -184,7 +184,7 @@ def package_details() -> tuple:
     return (
         selectinload(Package.provider).selectinload(Provider.regions_served),
         selectinload(Package.scenario_levels), selectinload(Package.industries),
-        selectinload(Package.cases),
+        selectinload(Package.cases), selectinload(Package.published_cases),
     )
 
 

@@ -81,7 +81,7 @@ def _county(code: str) -> Region | None:
     return region if region is not None and region.level == "county" else None
 
 
-def _check_enterprise(data: EnterpriseData, current: Enterprise | None) -> dict:
+def enterprise_problems(data: EnterpriseData, current: Enterprise | None) -> dict:
     errors = {}
     problem = credit_code_problem(Enterprise, creditcode.normalize(data.credit_code), current)
     if problem:
@@ -104,7 +104,7 @@ def save_enterprise(actor: User, data: EnterpriseData) -> Enterprise:
     if not actor.is_sme:
         raise NotAllowed(_l("只有企业用户可以维护企业信息。"))
     current = actor.enterprise
-    errors = _check_enterprise(data, current)
+    errors = enterprise_problems(data, current)
     if errors:
         raise ValidationFailed(errors)
     enterprise = current or Enterprise()

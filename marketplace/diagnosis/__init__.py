@@ -1,0 +1,1 @@
+"""Self-diagnosis pages: questionnaire, result with the free plan, history, officials' view."""

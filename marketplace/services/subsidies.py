@@ -1,0 +1,662 @@
+"""Subsidy programs, the best-program rule (从优、就高、不重复), claims and the budget ledger.
+
+Money is integer fen everywhere. A program's budget, reserved, paid and remaining amounts are
+derived from its ledger entries (:func:`balances`); nothing here updates or deletes an entry.
+
+The rule, for an order of amount A placed on day D by enterprise E for package P:
+
+1. Candidates are the *active* programs of E's county, its city and the province whose
+   validity contains D and whose eligibility E, P and P's provider meet.
+2. Each candidate would pay ``min(raw, A, per-order cap, remaining budget, what E may still
+   receive from it this calendar year)``, where raw is ``floor(A × rate)`` (percentage),
+   the fixed amount (fixed), or A (government procurement: free up to the cap).
+3. Only the highest amount is applied, never two programs for one order (one claim per order).
+   Ties go to the program whose validity ends first (money that expires soonest is used
+   first), then to the older program (smaller id).
+
+Concurrency: every path that reads a balance and writes against it first takes the write lock
+(:func:`txn.begin_write`; SQLite) and locks the program rows ``FOR UPDATE`` in id order
+(PostgreSQL), so two claims cannot both spend the last yuan and no enterprise passes its cap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    AuditEntry,
+    Category,
+    ClaimStatus,
+    Cluster,
+    Enterprise,
+    EntryKind,
+    Industry,
+    LedgerEntry,
+    Order,
+    OrderStatus,
+    Package,
+    ProgramMode,
+    ProgramStatus,
+    Region,
+    ScenarioLevel,
+    SizeClass,
+    Standing,
+    SubsidyClaim,
+    SubsidyProgram,
+    Tier,
+    User,
+)
+from ..models._base import utcnow
+from . import audit
+from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
+from .notify import notify
+from .regions import region_ids_governed
+from .states import apply_step
+from .txn import begin_write
+
+NAME_MIN, NAME_MAX, BASIS_MAX, REASON_MAX = 2, 120, 2000, 1000
+MAX_BUDGET_FEN = 100_000_000_000_00  # 1000 亿元: far above any real program, far below int64
+FULL_RATE_BP = 10_000
+REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_/.-]{2,63}$")
+
+PROGRAM_TRANSITIONS = {
+    "activate": ({ProgramStatus.DRAFT}, ProgramStatus.ACTIVE),
+    "close": ({ProgramStatus.ACTIVE}, ProgramStatus.CLOSED),
+}
+CLAIM_TRANSITIONS = {
+    "approve": ({ClaimStatus.RESERVED}, ClaimStatus.APPROVED),
+    "reject": ({ClaimStatus.RESERVED, ClaimStatus.APPROVED}, ClaimStatus.REJECTED),
+    "pay": ({ClaimStatus.APPROVED}, ClaimStatus.PAID),
+    "release": ({ClaimStatus.RESERVED, ClaimStatus.APPROVED}, ClaimStatus.RELEASED),
+}
+
+
+# -- the rule -----------------------------------------------------------------------------------
+
+
+def subsidy_amount(program: SubsidyProgram, order_fen: int, remaining_fen: int,
+                   enterprise_left_fen: int) -> int:
+    """What ``program`` would pay on an order of ``order_fen`` (never negative)."""
+    if program.mode == ProgramMode.PERCENT:
+        raw = order_fen * program.rate_bp // FULL_RATE_BP  # rounded down to the fen
+    elif program.mode == ProgramMode.FIXED:
+        raw = program.fixed_fen
+    else:
+        raw = order_fen
+    return max(0, min(raw, order_fen, program.per_order_cap_fen, remaining_fen,
+                      enterprise_left_fen))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What one program would pay on one order."""
+
+    program: SubsidyProgram
+    order_fen: int
+    amount_fen: int
+
+    @property
+    def net_fen(self) -> int:
+        return self.order_fen - self.amount_fen
+
+    def sort_key(self) -> tuple:
+        return (-self.amount_fen, self.program.ends_on, self.program.id)
+
+
+@dataclass
+class Balance:
+    budget_fen: int = 0
+    reserved_fen: int = 0
+    paid_fen: int = 0
+
+    @property
+    def remaining_fen(self) -> int:
+        return self.budget_fen - self.reserved_fen - self.paid_fen
+
+    def add(self, kind: str, amount_fen: int) -> None:
+        """Apply one ledger movement (or the sum of one kind of them)."""
+        if kind == EntryKind.ADJUST:
+            self.budget_fen += amount_fen
+        elif kind == EntryKind.RESERVE:
+            self.reserved_fen += amount_fen
+        elif kind == EntryKind.RELEASE:
+            self.reserved_fen -= amount_fen
+        elif kind == EntryKind.PAY:
+            self.reserved_fen -= amount_fen
+            self.paid_fen += amount_fen
+
+    @property
+    def used_share(self) -> float:
+        return (self.reserved_fen + self.paid_fen) / self.budget_fen if self.budget_fen else 0.0
+
+
+def balances(program_ids) -> dict[int, Balance]:
+    """Each program's balance, summed from its ledger."""
+    ids = list(program_ids)
+    result = {pid: Balance() for pid in ids}
+    if not ids:
+        return result
+    rows = db.session.execute(
+        select(LedgerEntry.program_id, LedgerEntry.kind, func.sum(LedgerEntry.amount_fen))
+        .where(LedgerEntry.program_id.in_(ids))
+        .group_by(LedgerEntry.program_id, LedgerEntry.kind))
+    for program_id, kind, total in rows:
+        result[program_id].add(kind, int(total or 0))
+    return result
+
+
+def received_this_year(enterprise_id: int, program_ids, year: int) -> dict[int, int]:
+    """What the enterprise holds or has been paid from each program in ``year``."""
+    rows = db.session.execute(
+        select(SubsidyClaim.program_id, func.sum(SubsidyClaim.amount_fen))
+        .where(SubsidyClaim.enterprise_id == enterprise_id,
+               SubsidyClaim.program_id.in_(list(program_ids)), SubsidyClaim.year == year,
+               SubsidyClaim.status.in_(ClaimStatus.HOLDING))
+        .group_by(SubsidyClaim.program_id))
+    return defaultdict(int, {pid: int(total or 0) for pid, total in rows})
+
+
+def enterprise_problem(program: SubsidyProgram, enterprise: Enterprise, on: date):
+    """Why ``enterprise`` cannot use ``program`` on day ``on`` (None if it can)."""
+    if program.status != ProgramStatus.ACTIVE:
+        return _l("政策未在实施中")
+    if not program.starts_on <= on <= program.ends_on:
+        return _l("不在政策有效期内")
+    if not program.region.contains(enterprise.county):
+        return _l("企业不在政策地区内")
+    if program.size_classes and enterprise.size_class_code not in program.size_classes:
+        return _l("企业规模不符合")
+    wants_sector = program.industries or program.clusters
+    if wants_sector and not (enterprise.industry_code in program.industries
+                             or (enterprise.cluster_code or "") in program.clusters):
+        return _l("行业或产业集群不符合")
+    return None
+
+
+def package_problem(program: SubsidyProgram, package: Package):
+    """Why orders of ``package`` cannot be subsidised by ``program`` (None if they can)."""
+    provider = package.provider
+    if program.categories and package.category_code not in program.categories:
+        return _l("方案类别不在支持范围")
+    levels = {level.code for level in package.scenario_levels}
+    if program.scenario_levels and not levels & set(program.scenario_levels):
+        return _l("场景层级不在支持范围")
+    if program.verified_only and not provider.verified:
+        return _l("服务商未通过认证")
+    if provider.standing == Standing.ELIMINATED:
+        return _l("服务商已被淘汰")
+    if program.min_tier and Tier.RANK.get(provider.tier, 0) < Tier.RANK[program.min_tier]:
+        return _l("服务商等级不够")
+    return None
+
+
+def candidate_programs(enterprise: Enterprise, lock: bool = False) -> list[SubsidyProgram]:
+    """Active programs of the enterprise's county, city and province, by id."""
+    region_ids = [r.id for r in enterprise.county.ancestors_and_self()]
+    query = (select(SubsidyProgram)
+             .where(SubsidyProgram.region_id.in_(region_ids),
+                    SubsidyProgram.status == ProgramStatus.ACTIVE)
+             .order_by(SubsidyProgram.id))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(db.session.scalars(query))
+
+
+class OfferBook:
+    """The programs one enterprise may use on one day, with their balances, loaded once; asks
+    what each package would get (the rule above). With ``lock`` the programs stay locked until
+    the transaction ends."""
+
+    def __init__(self, enterprise: Enterprise, on: date, lock: bool = False):
+        if lock:
+            begin_write()
+        self.enterprise, self.on = enterprise, on
+        self.programs = [p for p in candidate_programs(enterprise, lock)
+                         if enterprise_problem(p, enterprise, on) is None]
+        ids = [p.id for p in self.programs]
+        self.money = balances(ids)
+        self.received = received_this_year(enterprise.id, ids, on.year) if ids else {}
+
+    def offers(self, package: Package, order_fen: int) -> list[Offer]:
+        offers = []
+        for program in self.programs:
+            if package_problem(program, package) is not None:
+                continue
+            left = program.per_enterprise_cap_fen - self.received[program.id]
+            amount = subsidy_amount(program, order_fen, self.money[program.id].remaining_fen,
+                                    left)
+            if amount > 0:
+                offers.append(Offer(program, order_fen, amount))
+        return sorted(offers, key=Offer.sort_key)
+
+    def best(self, package: Package, order_fen: int) -> Offer | None:
+        offers = self.offers(package, order_fen)
+        return offers[0] if offers else None
+
+
+def offers_for(enterprise: Enterprise, package: Package, order_fen: int, on: date,
+               lock: bool = False) -> list[Offer]:
+    """Every program that would pay something on this order, best first."""
+    return OfferBook(enterprise, on, lock).offers(package, order_fen)
+
+
+def best_offer(enterprise: Enterprise, package: Package, order_fen: int, on: date,
+               lock: bool = False) -> Offer | None:
+    return OfferBook(enterprise, on, lock).best(package, order_fen)
+
+
+# -- programs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramData:
+    name: str
+    policy_basis: str
+    mode: str
+    rate_bp: int
+    fixed_fen: int
+    per_order_cap_fen: int
+    per_enterprise_cap_fen: int
+    budget_fen: int
+    starts_on: date
+    ends_on: date
+    size_classes: list[str] = field(default_factory=list)
+    industries: list[str] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    scenario_levels: list[str] = field(default_factory=list)
+    min_tier: str = ""
+    verified_only: bool = True
+
+
+def _unknown_codes(model, codes: list[str]) -> set[str]:
+    if not codes:
+        return set()
+    known = set(db.session.scalars(select(model.code).where(model.code.in_(codes))))
+    return set(codes) - known
+
+
+def check_program(data: ProgramData) -> None:
+    """Refuse a program whose figures cannot work, with a message per field."""
+    errors = {}
+    if not NAME_MIN <= len(data.name.strip()) <= NAME_MAX:
+        errors["name"] = _l("名称需要 %(lo)d 到 %(hi)d 个字。", lo=NAME_MIN, hi=NAME_MAX)
+    if len(data.policy_basis.strip()) > BASIS_MAX:
+        errors["policy_basis"] = _l("政策依据最多 %(n)d 个字。", n=BASIS_MAX)
+    if data.mode not in ProgramMode.ALL:
+        errors["mode"] = _l("请选择补贴方式。")
+    elif data.mode == ProgramMode.PERCENT and not 1 <= data.rate_bp <= FULL_RATE_BP:
+        errors["rate_bp"] = _l("补贴比例需在 0.01% 到 100% 之间。")
+    elif data.mode == ProgramMode.FIXED and not 1 <= data.fixed_fen <= data.per_order_cap_fen:
+        errors["fixed_fen"] = _l("定额补贴需大于 0，且不超过单笔上限。")
+    if not 1 <= data.budget_fen <= MAX_BUDGET_FEN:
+        errors["budget_fen"] = _l("总预算需大于 0。")
+    if not 1 <= data.per_order_cap_fen <= max(data.budget_fen, 1):
+        errors["per_order_cap_fen"] = _l("单笔上限需大于 0，且不超过总预算。")
+    elif not data.per_order_cap_fen <= data.per_enterprise_cap_fen <= data.budget_fen:
+        errors["per_enterprise_cap_fen"] = _l("每家企业年度上限需不低于单笔上限，且不超过总预算。")
+    if data.ends_on < data.starts_on:
+        errors["ends_on"] = _l("结束日期不能早于开始日期。")
+    if data.min_tier and data.min_tier not in Tier.ALL:
+        errors["min_tier"] = _l("不是有效的选择。")
+    for name, model in (("size_classes", SizeClass), ("industries", Industry),
+                        ("clusters", Cluster), ("categories", Category),
+                        ("scenario_levels", ScenarioLevel)):
+        if _unknown_codes(model, getattr(data, name)):
+            errors[name] = _l("不是有效的选择。")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _fill(program: SubsidyProgram, data: ProgramData) -> None:
+    program.name, program.policy_basis = data.name.strip(), data.policy_basis.strip()
+    program.mode = data.mode
+    program.rate_bp = data.rate_bp if data.mode == ProgramMode.PERCENT else 0
+    program.fixed_fen = data.fixed_fen if data.mode == ProgramMode.FIXED else 0
+    program.per_order_cap_fen = data.per_order_cap_fen
+    program.per_enterprise_cap_fen = data.per_enterprise_cap_fen
+    program.starts_on, program.ends_on = data.starts_on, data.ends_on
+    for name in ("size_classes", "industries", "clusters", "categories", "scenario_levels"):
+        setattr(program, name, sorted(set(getattr(data, name))))
+    program.min_tier, program.verified_only = data.min_tier, data.verified_only
+
+
+def _entry(actor: User | None, program: SubsidyProgram, kind: str, amount_fen: int,
+           claim: SubsidyClaim | None = None, note: str = "") -> LedgerEntry:
+    entry = LedgerEntry(program_id=program.id, claim_id=claim.id if claim else None, kind=kind,
+                        amount_fen=amount_fen, actor_id=getattr(actor, "id", None), note=note)
+    db.session.add(entry)
+    db.session.flush()  # the unique (claim, kind) refuses a second reserve/release/payment
+    audit.record(actor, f"ledger_{kind}", entry, region_id=program.region_id,
+                 program_id=program.id, claim_id=entry.claim_id, amount_fen=amount_fen)
+    return entry
+
+
+def create_program(actor: User, data: ProgramData) -> SubsidyProgram:
+    """A draft program of the official's own region, funded by a first ledger entry."""
+    if not actor.is_gov or actor.region is None:
+        raise NotAllowed(_l("只有地方政府账号可以设立补贴政策。"))
+    check_program(data)
+    program = SubsidyProgram(region_id=actor.region_id, created_by_id=actor.id,
+                             status=ProgramStatus.DRAFT)
+    _fill(program, data)
+    db.session.add(program)
+    db.session.flush()
+    audit.record(actor, "create_program", program, region_id=program.region_id, name=program.name)
+    _entry(actor, program, EntryKind.ADJUST, data.budget_fen, note=str(_l("初始预算")))
+    return program
+
+
+def _locked(program: SubsidyProgram) -> SubsidyProgram:
+    begin_write()
+    return db.session.scalar(select(SubsidyProgram).where(SubsidyProgram.id == program.id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def _require_manager(actor: User, program: SubsidyProgram) -> None:
+    if not program.can_manage(actor):
+        raise NotAllowed(_l("只有政策所在地区（或上级）的政府账号可以管理这项政策。"))
+
+
+def update_program(actor: User, program: SubsidyProgram, data: ProgramData) -> None:
+    """Edit a draft; a changed budget is a new ledger entry for the difference."""
+    _require_manager(actor, program)
+    program = _locked(program)
+    if program.status != ProgramStatus.DRAFT:
+        raise IllegalTransition(_l("政策实施后不能再修改规则；可以追加或核减预算。"))
+    check_program(data)
+    _fill(program, data)
+    delta = data.budget_fen - balances([program.id])[program.id].budget_fen
+    audit.record(actor, "update_program", program, region_id=program.region_id)
+    if delta:
+        _entry(actor, program, EntryKind.ADJUST, delta, note=str(_l("修改预算")))
+
+
+def change_program_status(actor: User, program: SubsidyProgram, action: str) -> None:
+    _require_manager(actor, program)
+    apply_step(PROGRAM_TRANSITIONS, program, action, _l("政策当前状态不能这样操作。"))
+    audit.record(actor, f"{action}_program", program, region_id=program.region_id)
+
+
+def adjust_budget(actor: User, program: SubsidyProgram, delta_fen: int, note: str) -> LedgerEntry:
+    """Add to (positive) or withdraw from (negative) the budget; never below what is spent."""
+    _require_manager(actor, program)
+    errors = {}
+    if not note.strip() or len(note.strip()) > REASON_MAX:
+        errors["note"] = _l("请说明调整原因（最多 %(n)d 个字）。", n=REASON_MAX)
+    if delta_fen == 0 or abs(delta_fen) > MAX_BUDGET_FEN:
+        errors["amount_fen"] = _l("调整金额需大于 0。")
+    if errors:
+        raise ValidationFailed(errors)
+    program = _locked(program)
+    if program.status == ProgramStatus.CLOSED:
+        raise IllegalTransition(_l("政策已结束，不能调整预算。"))
+    balance = balances([program.id])[program.id]
+    if balance.remaining_fen + delta_fen < 0:
+        raise ValidationFailed({"amount_fen": _l(
+            "核减后余额会小于零：当前可用余额为 %(yuan)s 元。",
+            yuan=f"{balance.remaining_fen / 100:.2f}")})
+    if balance.budget_fen + delta_fen > MAX_BUDGET_FEN:
+        raise ValidationFailed({"amount_fen": _l("预算过大。")})
+    return _entry(actor, program, EntryKind.ADJUST, delta_fen, note=note.strip())
+
+
+# -- claims -------------------------------------------------------------------------------------
+
+
+def secure_offer(enterprise: Enterprise, package: Package, order_fen: int, on: date,
+                 expected_fen: int | None) -> Offer | None:
+    """The best offer, locked until the order commits. ``expected_fen`` is the subsidy the SME
+    saw when it clicked; if the budget moved since, refuse rather than surprise it."""
+    offer = best_offer(enterprise, package, order_fen, on, lock=True)
+    if expected_fen is not None and (offer.amount_fen if offer else 0) != expected_fen:
+        raise IllegalTransition(_l("可用补贴刚刚发生了变化，请查看新的补贴金额后再确认下单。"))
+    return offer
+
+
+def reserve(actor: User, order: Order, offer: Offer | None, on: date) -> SubsidyClaim | None:
+    """Create the order's claim and reserve its amount (called in the order's transaction)."""
+    if offer is None:
+        return None
+    program = offer.program
+    claim = SubsidyClaim(program_id=program.id, order_id=order.id,
+                         enterprise_id=order.enterprise_id, year=on.year,
+                         order_amount_fen=order.amount_fen, amount_fen=offer.amount_fen)
+    db.session.add(claim)
+    db.session.flush()
+    _entry(actor, program, EntryKind.RESERVE, offer.amount_fen, claim)
+    audit.record(actor, "reserve_claim", claim, region_id=program.region_id,
+                 order_id=order.id, amount_fen=offer.amount_fen)
+    return claim
+
+
+def _locked_claim(claim: SubsidyClaim) -> SubsidyClaim:
+    begin_write()
+    return db.session.scalar(select(SubsidyClaim).where(SubsidyClaim.id == claim.id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def _require_official(actor: User, claim: SubsidyClaim) -> None:
+    if not actor.governs(claim.program.region):
+        raise NotAllowed(_l("只有政策所在地区（或上级）的政府账号可以审批。"))
+
+
+def approve_claim(actor: User, claim: SubsidyClaim, note: str = "") -> None:
+    _require_official(actor, claim)
+    claim = _locked_claim(claim)
+    if claim.status == ClaimStatus.RESERVED and claim.order.status != OrderStatus.ACCEPTED:
+        raise IllegalTransition(_l("企业验收交付后才能审批补贴。"))
+    apply_step(CLAIM_TRANSITIONS, claim, "approve", _l("这笔补贴已经审批过。"))
+    claim.decided_by_id, claim.decided_at = actor.id, utcnow()
+    claim.decision_reason = note.strip()[:REASON_MAX]
+    notify("claim_approved", claim.program.name, f"/subsidies/claims/{claim.id}",
+           enterprise_id=claim.enterprise_id)
+    audit.record(actor, "approve_claim", claim, region_id=claim.program.region_id)
+
+
+def reject_claim(actor: User, claim: SubsidyClaim, reason: str) -> None:
+    _require_official(actor, claim)
+    if not reason.strip() or len(reason.strip()) > REASON_MAX:
+        raise ValidationFailed({"reason": _l("请说明原因（最多 %(n)d 个字）。", n=REASON_MAX)})
+    claim = _locked_claim(claim)
+    apply_step(CLAIM_TRANSITIONS, claim, "reject", _l("这笔补贴已经不能驳回。"))
+    claim.decided_by_id, claim.decided_at = actor.id, utcnow()
+    claim.decision_reason = reason.strip()
+    _entry(actor, claim.program, EntryKind.RELEASE, claim.amount_fen, claim, reason.strip())
+    notify("claim_rejected", claim.program.name, f"/subsidies/claims/{claim.id}",
+           enterprise_id=claim.enterprise_id)
+    audit.record(actor, "reject_claim", claim, region_id=claim.program.region_id,
+                 reason=reason.strip())
+
+
+def pay_claim(actor: User, claim: SubsidyClaim, reference: str) -> None:
+    """Mark an approved claim paid with the payment's reference (exactly once)."""
+    _require_official(actor, claim)
+    reference = reference.strip()
+    if not REFERENCE_PATTERN.match(reference):
+        raise ValidationFailed({"reference": _l(
+            "请填写支付凭证号（3 到 64 位字母、数字或 - _ / .）。")})
+    claim = _locked_claim(claim)
+    apply_step(CLAIM_TRANSITIONS, claim, "pay", _l("这笔补贴还未审批或已经支付。"))
+    claim.paid_by_id, claim.paid_at, claim.payment_reference = actor.id, utcnow(), reference
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationFailed({"reference": _l("这个支付凭证号已经用过。")}) from None
+    _entry(actor, claim.program, EntryKind.PAY, claim.amount_fen, claim, reference)
+    notify("claim_paid", claim.program.name, f"/subsidies/claims/{claim.id}",
+           enterprise_id=claim.enterprise_id)
+    audit.record(actor, "pay_claim", claim, region_id=claim.program.region_id,
+                 reference=reference)
+
+
+def release_for_order(actor: User, order: Order) -> None:
+    """The order was cancelled: release its reservation, if it has one not yet paid."""
+    claim = db.session.scalar(select(SubsidyClaim).where(SubsidyClaim.order_id == order.id))
+    if claim is None:
+        return
+    claim = _locked_claim(claim)
+    if claim.status not in CLAIM_TRANSITIONS["release"][0]:
+        return
+    apply_step(CLAIM_TRANSITIONS, claim, "release", _l("这笔补贴已经不能释放。"))
+    _entry(actor, claim.program, EntryKind.RELEASE, claim.amount_fen, claim,
+           str(_l("订单取消")))
+    audit.record(actor, "release_claim", claim, region_id=claim.program.region_id)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    claim_id: int
+    ok: bool
+    message: str
+
+
+def approve_claims(actor: User, claim_ids: list[int], note: str = "") -> list[BulkResult]:
+    """Approve several claims; each succeeds or fails on its own."""
+    begin_write()
+    results = []
+    for claim_id in claim_ids:
+        claim = db.session.get(SubsidyClaim, claim_id)
+        if claim is None or not claim.can_view(actor):
+            results.append(BulkResult(claim_id, False, str(_l("找不到这笔补贴。"))))
+            continue
+        try:
+            with db.session.begin_nested():
+                approve_claim(actor, claim, note)
+        except (IllegalTransition, NotAllowed) as refusal:
+            results.append(BulkResult(claim_id, False, str(refusal.message)))
+        else:
+            results.append(BulkResult(claim_id, True, str(_l("已批准"))))
+    return results
+
+
+# -- lookups ------------------------------------------------------------------------------------
+
+
+def get_program(actor: User, program_id: int) -> SubsidyProgram:
+    program = db.session.get(SubsidyProgram, program_id)
+    if program is None or not program.can_view(actor):
+        raise NotFound()
+    return program
+
+
+def get_claim(actor: User, claim_id: int) -> SubsidyClaim:
+    claim = db.session.get(SubsidyClaim, claim_id)
+    if claim is None or not claim.can_view(actor):
+        raise NotFound()
+    return claim
+
+
+def claim_for_order(order: Order) -> SubsidyClaim | None:
+    return db.session.scalar(select(SubsidyClaim).where(SubsidyClaim.order_id == order.id))
+
+
+def programs_for(actor: User) -> list[SubsidyProgram]:
+    """Programs a user may see: officials their region's and below (any status), admins all,
+    everyone else the active and closed ones."""
+    query = select(SubsidyProgram).order_by(SubsidyProgram.status, SubsidyProgram.ends_on.desc(),
+                                            SubsidyProgram.id.desc())
+    if actor.is_gov:
+        query = query.where(SubsidyProgram.region_id.in_(region_ids_governed(actor)))
+    elif not actor.is_admin:
+        query = query.where(SubsidyProgram.status != ProgramStatus.DRAFT)
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Availability:
+    program: SubsidyProgram
+    balance: Balance
+    received_fen: int
+    problem: str | None  # why the enterprise cannot use it now (None: it can)
+
+    @property
+    def left_fen(self) -> int:
+        return max(0, min(self.program.per_enterprise_cap_fen - self.received_fen,
+                          self.balance.remaining_fen))
+
+
+def available_to(enterprise: Enterprise, on: date) -> list[Availability]:
+    """The active programs of the enterprise's region: what it can still receive from each."""
+    programs = candidate_programs(enterprise)
+    money = balances(p.id for p in programs)
+    received = received_this_year(enterprise.id, (p.id for p in programs), on.year)
+    rows = [Availability(p, money[p.id], received[p.id], enterprise_problem(p, enterprise, on))
+            for p in programs]
+    return sorted(rows, key=lambda a: (a.problem is not None, -a.left_fen, a.program.id))
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    status: str = ""
+    program_id: int | None = None
+    region_code: str = ""
+    ready_only: bool = False  # delivery accepted, waiting for approval
+
+
+def claims_for(actor: User, filters: ClaimFilter = ClaimFilter(), limit: int = 200):
+    """Claims an official may act on (their region and below), an admin all, an SME its own."""
+    query = (select(SubsidyClaim).join(SubsidyClaim.program).join(SubsidyClaim.order)
+             .order_by(SubsidyClaim.created_at.desc(), SubsidyClaim.id.desc()).limit(limit))
+    if actor.is_gov:
+        query = query.where(SubsidyProgram.region_id.in_(region_ids_governed(actor)))
+    elif actor.enterprise_id:
+        query = query.where(SubsidyClaim.enterprise_id == actor.enterprise_id)
+    elif not actor.is_admin:
+        return []
+    if filters.status:
+        query = query.where(SubsidyClaim.status == filters.status)
+    if filters.program_id:
+        query = query.where(SubsidyClaim.program_id == filters.program_id)
+    if filters.region_code:
+        region = db.session.scalar(select(Region).where(Region.code == filters.region_code))
+        ids = region.subtree_ids() if region else set()
+        query = query.join(SubsidyClaim.enterprise).where(Enterprise.county_id.in_(ids))
+    if filters.ready_only:
+        query = query.where(SubsidyClaim.status == ClaimStatus.RESERVED,
+                            Order.status == OrderStatus.ACCEPTED)
+    return list(db.session.scalars(query))
+
+
+def ledger_of(program: SubsidyProgram) -> list[LedgerEntry]:
+    return list(db.session.scalars(select(LedgerEntry).where(LedgerEntry.program_id == program.id)
+                                   .order_by(LedgerEntry.at, LedgerEntry.id)))
+
+
+def burn_down(program: SubsidyProgram) -> list[dict]:
+    """Per day with movements: budget, cumulative reserved+paid, paid and remaining."""
+    days: list[dict] = []
+    balance = Balance()
+    for entry in ledger_of(program):
+        balance.add(entry.kind, entry.amount_fen)
+        day = entry.at.date()
+        row = {"day": day, "budget_fen": balance.budget_fen, "reserved_fen": balance.reserved_fen,
+               "paid_fen": balance.paid_fen, "remaining_fen": balance.remaining_fen}
+        if days and days[-1]["day"] == day:
+            days[-1] = row
+        else:
+            days.append(row)
+    return days
+
+
+SUBSIDY_OBJECTS = ("subsidyprogram", "subsidyclaim", "ledgerentry")
+
+
+def audit_entries(actor: User, limit: int = 500) -> list[AuditEntry]:
+    """The subsidy actions of an official's region and below (admins: all)."""
+    query = (select(AuditEntry).where(AuditEntry.object_type.in_(SUBSIDY_OBJECTS))
+             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
+    if actor.is_gov:
+        query = query.where(AuditEntry.region_id.in_(region_ids_governed(actor)))
+    elif not actor.is_admin:
+        return []
+    return list(db.session.scalars(query))

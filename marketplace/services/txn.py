@@ -1,0 +1,62 @@
+"""Transactions that move money: the write lock taken up front, and exactly-once submissions.
+
+PostgreSQL serialises writers on the rows a service locks with ``SELECT … FOR UPDATE``. SQLite
+ignores ``FOR UPDATE``; there the only safe way to read a balance and write against it is to
+hold the database's write lock before the read, which ``BEGIN IMMEDIATE`` takes (other writers
+wait up to ``busy_timeout``). :func:`begin_write` does whichever the database needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import IdempotencyKey, User
+from .errors import ValidationFailed
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def begin_write() -> None:
+    """Hold the write lock from here to the commit (SQLite); a no-op on PostgreSQL, where the
+    caller locks rows with ``with_for_update()``."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    # pysqlite opens a transaction only before its first INSERT/UPDATE/DELETE; if one is open
+    # this session has written already and so holds the write lock.
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def run_once(actor: User, key: str | None, action: str, act: Callable[[], dict]) -> dict:
+    """Run ``act`` once per (user, idempotency key): a repeated submission with the same key
+    gets the first submission's result back and changes nothing. ``act`` returns a small JSON
+    dict (ids of what it made) which is stored with the key in the same transaction."""
+    if not key:
+        return act()
+    if not KEY_PATTERN.match(key):
+        raise ValidationFailed({"form": _l("提交编号无效，请刷新页面后重试。")})
+    begin_write()
+    done = _stored(actor, key)
+    if done is not None:
+        return done.result
+    record = IdempotencyKey(user_id=actor.id, key=key, action=action, result={})
+    try:
+        with db.session.begin_nested():  # a concurrent twin waits here, then conflicts
+            db.session.add(record)
+    except IntegrityError:
+        return _stored(actor, key).result
+    record.result = act()
+    return record.result
+
+
+def _stored(actor: User, key: str) -> IdempotencyKey | None:
+    return db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True))

@@ -1,0 +1,1 @@
+"""Subsidy programs, claims and the budget ledger (pages)."""

@@ -1,0 +1,457 @@
+"""Security hardening: login throttling, cookies and sessions, request-body limits, request
+ids, error pages and logs, mass assignment and escaping of stored markup."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import uuid
+
+import pytest
+from flask import request
+from sqlalchemy import text
+from werkzeug.security import check_password_hash
+
+import tests.conftest as conftest
+from marketplace import create_app
+from marketplace.extensions import db
+from marketplace.models import AuditEntry, Need, Package, User
+from marketplace.security import accepts_upload, redact
+from marketplace.services.search import drain_all
+from tests.conftest import PASSWORD
+from tests.test_fuzz_forms import FORM_POSTS, build_world, client_for, filled, snapshot
+
+REDIS_URL = "redis://127.0.0.1:6379"
+
+
+@pytest.fixture
+def world(app, make_user, make_provider, make_need, make_package):
+    return build_world(app, make_user, make_provider, make_need, make_package)
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def _other_app(database_url, tmp_path, **config):
+    """A second app on the test database (the ``app`` fixture empties it afterwards)."""
+    return create_app({**conftest.test_config(database_url),
+                       "SEARCH_INDEX_DIR": str(tmp_path / f"search-{uuid.uuid4().hex}"),
+                       "MATCHING_DIR": str(tmp_path / "matching"), **config})
+
+
+def _login(client, email: str, password: str = PASSWORD, address: str = "127.0.0.1"):
+    return client.post("/auth/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+# --- login throttling ------------------------------------------------------------------------
+
+def test_failed_logins_of_one_account_are_throttled(app, client, make_user, auth):
+    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "3 per minute"
+    user = make_user()
+    email = auth.email_of(user)
+    for _ in range(3):
+        assert _login(client, email, "wrong-password-1").status_code == 200
+    audited = _count(app, AuditEntry)
+
+    response = _login(client, email)  # the right password, but too late
+    page = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert "尝试次数过多，请 1 分钟后再试。" in page
+    assert f'value="{email}"' in page and 'name="password"' in page  # the form, again
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert _count(app, AuditEntry) == audited  # nothing was checked or written
+    assert client.get("/dashboard").status_code == 302
+
+    # the account is throttled from any address; other accounts are not
+    assert _login(app.test_client(), email, address="127.0.0.9").status_code == 429
+    assert _login(app.test_client(), auth.email_of(make_user())).status_code == 302
+
+
+def test_failed_logins_from_one_address_are_throttled(app, make_user, auth):
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "4 per minute"
+    client = app.test_client()
+    for n in range(4):
+        assert _login(client, f"nobody{n}@example.com").status_code == 200
+    assert _login(client, "nobody9@example.com").status_code == 429
+    assert _login(client, auth.email_of(make_user())).status_code == 429
+    assert _login(client, "nobody9@example.com", address="127.0.0.2").status_code == 200
+
+
+def test_successful_logins_use_up_no_limit(app, make_user, auth):
+    app.config.update(LOGIN_LIMIT_PER_ACCOUNT="2 per minute",
+                      LOGIN_LIMIT_PER_ADDRESS="2 per minute")
+    email = auth.email_of(make_user())
+    for _ in range(5):
+        assert _login(app.test_client(), email).status_code == 302
+
+
+def test_registrations_from_one_address_are_throttled(app):
+    app.config["REGISTER_LIMIT_PER_ADDRESS"] = "2 per minute"
+    data = {"role": "sme", "display_name": "王芳", "password": "shuzi-zhuanxing-9",
+            "confirm": "shuzi-zhuanxing-9"}
+    for n in range(2):
+        response = app.test_client().post("/auth/register",
+                                          data={**data, "email": f"wang{n}@example.com"})
+        assert response.status_code == 302
+    response = app.test_client().post("/auth/register", data={**data, "email": "li@example.com"})
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
+    assert "尝试次数过多" in page and 'value="li@example.com"' in page
+    assert _count(app, User) == 2
+
+
+def test_password_guesses_from_one_address_are_throttled(app, client, make_user, auth):
+    app.config["PASSWORD_LIMIT_PER_ADDRESS"] = "2 per minute"
+    user = make_user()
+    auth.login(user)
+    change = {"new_password": "a-new-secret-77", "confirm": "a-new-secret-77"}
+    for _ in range(2):
+        response = client.post("/auth/password", data={**change, "current_password": "guess-1"})
+        assert response.status_code == 200
+    response = client.post("/auth/password", data={**change, "current_password": PASSWORD})
+    assert response.status_code == 429 and "尝试次数过多" in response.get_data(as_text=True)
+    with app.app_context():
+        assert check_password_hash(db.session.get(User, user.id).password_hash, PASSWORD)
+
+
+def test_throttling_can_be_switched_off(app, database_url, tmp_path, make_user, auth):
+    relaxed = _other_app(database_url, tmp_path, RATELIMIT_ENABLED=False,
+                         LOGIN_LIMIT_PER_ACCOUNT="1 per minute",
+                         LOGIN_LIMIT_PER_ADDRESS="1 per minute")
+    email = auth.email_of(make_user())
+    client = relaxed.test_client()
+    for _ in range(5):
+        assert _login(client, email, "wrong-password-1").status_code == 200
+    assert _login(client, email).status_code == 302
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis server at {REDIS_URL} ({exc}); the shared store is untested")
+    return REDIS_URL
+
+
+def test_workers_share_the_limits_through_redis(app, database_url, tmp_path, redis_url,
+                                                make_user, auth):
+    import redis
+
+    prefix = f"zgsz-test-{uuid.uuid4().hex}"
+    workers = [_other_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=redis_url,
+                          RATELIMIT_KEY_PREFIX=prefix, LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+               for _ in range(2)]
+    email = auth.email_of(make_user())
+    try:
+        for n in range(3):  # the failures land on both workers
+            assert _login(workers[n % 2].test_client(), email, "wrong-1").status_code == 200
+        for worker in workers:
+            assert _login(worker.test_client(), email).status_code == 429
+    finally:
+        store = redis.Redis.from_url(redis_url)
+        keys = list(store.scan_iter(f"*{prefix}*"))
+        assert keys  # the counts were kept in Redis, not in the workers
+        store.delete(*keys)
+
+
+# --- cookies and sessions --------------------------------------------------------------------
+
+def test_cookies_are_httponly_lax_and_not_secure_on_plain_http(client, make_user, auth):
+    cookie = auth.login(make_user()).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_cookies_are_secure_when_served_over_https(app, database_url, tmp_path, make_user,
+                                                   auth, monkeypatch):
+    monkeypatch.setenv("MARKETPLACE_SESSION_COOKIE_SECURE", "true")  # as production sets it
+    https = _other_app(database_url, tmp_path)
+    assert https.config["SESSION_COOKIE_SECURE"] is True
+    assert https.config["REMEMBER_COOKIE_SECURE"] is True
+    response = https.test_client().post(
+        "/auth/login", data={"email": auth.email_of(make_user()), "password": PASSWORD},
+        base_url="https://localhost")
+    cookie = response.headers["Set-Cookie"]
+    assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_login_starts_a_fresh_session(client, make_user, auth):
+    with client.session_transaction() as session:
+        session["planted"] = "by-someone-else"  # session fixation: a value set before login
+        session["lang"] = "en"
+    before = client.get_cookie("session").value
+    auth.login(make_user())
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["lang"] == "en"  # the one thing kept on purpose
+        assert re.fullmatch(r"\d+:\w+", session["_user_id"])  # id and the account's token
+    assert client.get_cookie("session").value != before
+    client.set_cookie("session", before)  # the cookie from before the login
+    assert client.get("/dashboard").status_code == 302
+
+
+# --- request bodies --------------------------------------------------------------------------
+
+def test_an_oversize_form_gets_the_413_page_and_writes_nothing(app, client):
+    response = client.post("/auth/login", data={"email": "a@example.com",
+                                                "password": "x" * (3 * 1024 * 1024)})
+    assert response.status_code == 413 and "内容太大" in response.get_data(as_text=True)
+    assert _count(app, AuditEntry) == 0
+
+
+def test_upload_views_take_files_up_to_the_upload_limit(app):
+    @accepts_upload
+    def receive():
+        return str(len(request.files["file"].read()))
+
+    app.add_url_rule("/_test/upload", "test_upload", receive, methods=["POST"])
+    client = app.test_client()
+    three_mb = b"x" * (3 * 1024 * 1024)
+    response = client.post("/_test/upload", data={"file": (io.BytesIO(three_mb), "a.csv")})
+    assert response.status_code == 200 and response.get_data(as_text=True) == str(len(three_mb))
+    too_big = client.post("/_test/upload",
+                          data={"file": (io.BytesIO(b"x" * (6 * 1024 * 1024)), "a.csv")})
+    assert too_big.status_code == 413
+    elsewhere = client.post("/auth/login", data={"file": (io.BytesIO(three_mb), "a.csv")})
+    assert elsewhere.status_code == 413  # a form view keeps the form limit
+
+
+@pytest.mark.parametrize("body", [
+    {"json": {"role": "sme", "display_name": {"x": 1}, "email": 5, "password": ["a"],
+              "confirm": None}},
+    {"data": {"role": "sme", "display_name": (io.BytesIO(b"<x>"), "name.txt"),
+              "email": "wang@example.com", "password": "shuzi-zhuanxing-9",
+              "confirm": "shuzi-zhuanxing-9"}},
+    {"data": b"role=sme&email=wang@example.com", "content_type": "text/plain"},
+], ids=["json", "file-in-a-text-field", "text-plain"])
+def test_form_views_refuse_bodies_that_are_not_forms(app, client, body):
+    """Flask-WTF would feed JSON values and uploaded files into text fields (a 500)."""
+    response = client.post("/auth/register", **body)
+    assert response.status_code == 415
+    assert "不支持的提交内容" in response.get_data(as_text=True)
+    assert _count(app, User) == 0
+
+
+# --- request ids, error pages, logs ----------------------------------------------------------
+
+def test_every_response_has_a_request_id(client):
+    generated = client.get("/").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{16}", generated)
+    assert client.get("/").headers["X-Request-ID"] != generated
+    assert client.get("/", headers={"X-Request-ID": "lb-3f2a.9_x"}).headers["X-Request-ID"] \
+        == "lb-3f2a.9_x"
+    for insane in ("two words", "x" * 65, "a\u202eb", "<script>", "-leading-dash"):
+        echoed = client.get("/", headers={"X-Request-ID": insane}).headers["X-Request-ID"]
+        assert re.fullmatch(r"[0-9a-f]{16}", echoed), insane
+
+
+@pytest.fixture
+def failing_app(app):
+    """Routes that fail the way real code can, registered for these tests only."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # TESTING re-raises; production does not
+
+    def boom():
+        raise RuntimeError("Traceback: password=hunter2-secret token=tok-123 in state")
+
+    def bad_sql():
+        db.session.execute(text("SELECT secret_column FROM no_such_table "
+                                "WHERE password = 'hunter2-secret'"))
+
+    app.add_url_rule("/_test/boom", "test_boom", boom)
+    app.add_url_rule("/_test/sql", "test_sql", bad_sql)
+    return app
+
+
+@pytest.mark.parametrize("path", ["/_test/boom", "/_test/sql"])
+def test_errors_show_an_id_and_no_trace_or_sql(failing_app, path, caplog):
+    response = failing_app.test_client().get(path, headers={"X-Request-ID": "req-0042"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "错误编号" in page and "req-0042" in page
+    assert response.headers["X-Request-ID"] == "req-0042"
+    for leak in ("Traceback", "hunter2", "tok-123", "no_such_table", "SELECT", "secret_column",
+                 "sqlalchemy", "RuntimeError", "File &#34;", 'File "', "line "):
+        assert leak not in page, leak
+    # the log has what operators need, under the same id, without the secrets
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures and all(r.request_id == "req-0042" for r in failures)
+    assert "hunter2" not in caplog.text and "tok-123" not in caplog.text
+    assert ("no_such_table" in caplog.text) == (path == "/_test/sql")
+
+
+def test_every_log_record_carries_the_request_id(app, client, caplog):
+    caplog.set_level(logging.INFO)
+
+    @app.before_request
+    def say_something():
+        logging.getLogger("marketplace.test").info("handling %s", request.path)
+
+    response = client.get("/packages/")
+    record = next(r for r in caplog.records if r.name == "marketplace.test")
+    assert record.request_id == response.headers["X-Request-ID"]
+    outside = logging.getLogger("marketplace.test").makeRecord(
+        "marketplace.test", logging.INFO, __file__, 1, "no request", (), None)
+    assert outside.request_id == "-"
+
+
+def test_a_failed_login_logs_no_password(app, client, make_user, auth, caplog):
+    caplog.set_level(logging.DEBUG)  # every logger, SQL statements included
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
+    user = make_user()
+    auth.login(user, password="Wrong-But-Secret-8812")
+    auth.login("nobody@example.com", password="Unknown-Secret-5519")
+    assert any(r.name.startswith("sqlalchemy.engine") for r in caplog.records)  # it was on
+    for record in caplog.records:
+        text_of_record = record.getMessage() + (record.exc_text or "")
+        assert "Secret-8812" not in text_of_record and "Secret-5519" not in text_of_record
+    assert "Secret-8812" not in caplog.text and "Secret-5519" not in caplog.text
+
+
+def test_careless_log_calls_are_redacted(app, caplog):
+    log = logging.getLogger("marketplace.test")
+    with app.test_request_context("/auth/login?next=/&token=tok-77", method="POST",
+                                  data={"email": "a@example.com", "password": "pw-hunter2",
+                                        "csrf_token": "csrf-abc"}):
+        log.warning("login form: %s", request.form)
+        log.warning("fields: %(password)s for %(email)s", {"password": "pw-hunter2",
+                                                           "email": "a@example.com"})
+        log.warning("query %s", request.url)
+        try:
+            raise ValueError("bad input password='pw-hunter2'")
+        except ValueError:
+            log.exception("failed")
+    assert "a@example.com" in caplog.text  # what is not secret stays readable
+    for secret in ("pw-hunter2", "csrf-abc", "tok-77"):
+        assert secret not in caplog.text, secret
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("password=hunter2&email=a@b.cn", "password=***&email=a@b.cn"),
+    ("{'password': 'hunter2', 'email': 'a'}", "{'password': '***', 'email': 'a'}"),
+    ('{"new_password": "x y z"}', '{"new_password": "***"}'),
+    ("[('csrf_token', 'abc'), ('email', 'a')]", "[('csrf_token', '***'), ('email', 'a')]"),
+    ("SECRET_KEY=abc123 LOG_LEVEL=INFO", "SECRET_KEY=*** LOG_LEVEL=INFO"),
+    ("session_token: 9f8e7d", "session_token: ***"),
+    ("Authorization: Bearer abc.def", "Authorization: ***"),
+    ("Cookie: session=abc; lang=en", "Cookie: ***"),
+    ("no secrets here: email=a@b.cn", "no secrets here: email=a@b.cn"),
+])
+def test_redact(raw, expected):
+    assert redact(raw) == expected
+
+
+# --- mass assignment -------------------------------------------------------------------------
+
+def _extras(app, make_user, make_provider) -> dict[str, str]:
+    """Fields no form offers, with the values an attacker would want."""
+    other = make_user()
+    with app.app_context():
+        other_user = db.session.get(User, other.id)
+        region = db.session.scalar(text("SELECT id FROM regions WHERE code = '320506'"))
+        return {"role": "admin", "region_id": str(region), "status": "published",
+                "amount_fen": "1", "owner_id": str(other.id),
+                "enterprise_id": str(other_user.enterprise_id),
+                "provider_id": str(make_provider(name="冒名服务商").id), "verified": "y",
+                "active": "y", "is_chain_leader": "y", "standing": "preferred",
+                "price_fen_override": "1", "author_id": str(other.id)}
+
+
+def _values(app, query: str, **params) -> list:
+    with app.app_context():
+        return list(db.session.execute(text(query), params))
+
+
+@pytest.mark.parametrize("form", FORM_POSTS, ids=[f.id for f in FORM_POSTS])
+def test_fields_a_form_does_not_offer_are_ignored(app, world, form, make_user, make_provider):
+    users, ids = world
+    extras = _extras(app, make_user, make_provider)
+    injected = {name: value for name, value in extras.items() if name not in form.valid}
+    client = client_for(app, users, form.role)
+    before = snapshot(app)
+    verified_before = {row[0] for row in _values(app, "SELECT id FROM providers WHERE verified")}
+    response = client.post(form.path.format(**ids), data={**filled(form.valid, ids),
+                                                           **injected})
+    assert response.status_code == 302  # the valid part was accepted
+    after = snapshot(app)
+    other_enterprise, rival = int(extras["enterprise_id"]), int(extras["provider_id"])
+
+    def count(query: str, **params) -> int:
+        return _values(app, query, **params)[0][0]
+
+    assert count("SELECT count(*) FROM users WHERE role = 'admin'") == 1
+    assert count("SELECT count(*) FROM users WHERE region_id = :r",
+                 r=int(extras["region_id"])) == 0
+    for table in ("needs", "deal_requests", "orders"):
+        assert count(f"SELECT count(*) FROM {table} WHERE enterprise_id = :e",
+                     e=other_enterprise) == 0
+    for table in ("packages", "deal_requests", "orders", "users"):
+        assert count(f"SELECT count(*) FROM {table} WHERE provider_id = :p", p=rival) == 0
+    assert count("SELECT count(*) FROM orders WHERE amount_fen = 1") == 0
+    assert count("SELECT count(*) FROM needs WHERE author_id = :u",
+                 u=int(extras["owner_id"])) == 0
+    assert count("SELECT count(*) FROM deal_requests WHERE requester_id = :u",
+                 u=int(extras["owner_id"])) == 0
+    assert count("SELECT count(*) FROM users WHERE active = :f", f=False) == (
+        1 if form.endpoint == "admin.set_active" else 0)
+    assert count("SELECT count(*) FROM enterprises WHERE is_chain_leader = :t", t=True) == 0
+    assert count("SELECT count(*) FROM providers WHERE standing = 'preferred'") == (
+        1 if form.endpoint == "admin.set_standing" else 0)
+    verified = {row[0] for row in _values(app, "SELECT id FROM providers WHERE verified")}
+    assert verified == verified_before | (
+        {ids["unverified"]} if form.endpoint == "admin.verify_provider" else set())
+    statuses = {"needs": "open", "packages": "draft", "deal_requests": "pending"}
+    for table, first_status in statuses.items():
+        new_rows = len(after[table]) - len(before[table])
+        if new_rows > 0:
+            newest = _values(app, f"SELECT status FROM {table} ORDER BY id DESC LIMIT 1")
+            assert newest[0][0] == first_status, table
+
+
+# --- stored markup is shown escaped ----------------------------------------------------------
+
+MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_stored_markup_is_always_shown_escaped(app, world, make_need, make_package):
+    users, ids = world
+    with app.app_context():
+        sme = db.session.get(User, users["sme"].id)
+        provider = db.session.get(User, users["provider"].id)
+        sme.display_name = provider.display_name = "名" + MARKUP
+        sme.enterprise.name = "企业" + MARKUP
+        provider.provider.name = "服务商" + MARKUP
+        provider.provider.description = MARKUP
+        enterprise_id, provider_id = sme.enterprise_id, provider.provider_id
+        db.session.commit()
+    need = make_need(enterprise_id, title="设备联网" + MARKUP, description="描述" + MARKUP * 3)
+    package = make_package(provider_id, title="设备联网" + MARKUP, summary=MARKUP,
+                           description="介绍" + MARKUP * 3)
+    with app.app_context():
+        drain_all()  # the search index shows them too
+    client = client_for(app, users, "sme")
+    need_form = next(form for form in FORM_POSTS if form.endpoint == "needs.create")
+    posted = client.post("/needs/new", data={**filled(need_form.valid, ids),
+                                             "title": "注塑" + MARKUP})
+    assert posted.status_code == 302
+    pages = [f"/needs/{need}", "/needs/", f"/packages/{package}", "/packages/",
+             "/search/?q=设备联网", "/search/?kind=need&q=设备联网", "/dashboard",
+             f"/profile/enterprise/{enterprise_id}", f"/profile/provider/{provider_id}",
+             posted.headers["Location"]]
+    for path in pages:
+        page = client.get(path).get_data(as_text=True)
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+    assert "&lt;script&gt;alert" in client.get(f"/needs/{need}").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Need, need).title.endswith(MARKUP)  # stored as typed
+        assert db.session.get(Package, package).summary == MARKUP
+
+
+def test_error_pages_escape_what_was_asked_for(client):
+    page = client.get("/needs/%3Cscript%3Ealert(1)%3C/script%3E").get_data(as_text=True)
+    assert "<script>alert(1)" not in page
