@@ -85,6 +85,7 @@ def select_locale() -> str:
 
 def configure_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
+    from .api import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .cases.routes import bp as cases_bp
     from .deals.routes import bp as deals_bp
@@ -95,6 +96,8 @@ def configure_blueprints(app: Flask) -> None:
     from .needs.routes import bp as needs_bp
     from .packages.routes import bp as packages_bp
     from .profiles.routes import bp as profiles_bp
+    from .ranking.routes import bp as ranking_bp
+    from .stats.routes import bp as stats_bp
     from .subsidies.routes import bp as subsidies_bp
 
     app.register_blueprint(main_bp)
@@ -109,6 +112,11 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(diagnosis_bp, url_prefix="/diagnosis")
     app.register_blueprint(cases_bp, url_prefix="/cases")
     app.register_blueprint(subsidies_bp, url_prefix="/subsidies")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    # The API checks the CSRF header itself, for cookie callers only (bearer tokens need none).
+    csrf.exempt(api_bp)
+    app.register_blueprint(ranking_bp, url_prefix="/ranking")
+    app.register_blueprint(stats_bp, url_prefix="/stats")
 
 
 def configure_request_hooks(app: Flask) -> None:

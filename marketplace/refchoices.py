@@ -66,6 +66,11 @@ def cluster_choices() -> list[SelectChoice]:
     ])
 
 
+def cluster_options(blank: str | None = None) -> list[SelectChoice]:
+    rows = [(c.code, c.label) for c in db.session.scalars(select(Cluster).order_by(Cluster.sort))]
+    return options(([("", blank)] if blank is not None else []) + rows)
+
+
 def leader_choices(exclude_id: int | None = None) -> list[SelectChoice]:
     return options([("", _("（无）"))] + [
         (str(e.id), e.name) for e in chain_leaders() if e.id != exclude_id
@@ -91,8 +96,7 @@ def fill_program_form(form) -> None:
     form.size_classes.choices = options(
         (s.code, s.label) for s in db.session.scalars(select(SizeClass).order_by(SizeClass.sort)))
     form.industries.choices = industry_choices()
-    form.clusters.choices = options(
-        (c.code, c.label) for c in db.session.scalars(select(Cluster).order_by(Cluster.sort)))
+    form.clusters.choices = cluster_options()
     form.categories.choices = category_choices()
     form.scenario_levels.choices = level_choices()
     form.min_tier.choices = label_choices("tier", _("不限"))

@@ -1,8 +1,10 @@
 """Full-text search of packages and needs: Chinese-aware, faceted, visibility-filtered.
 
 A plain library (no Flask, no SQLAlchemy): the app hands it records after each commit and asks
-it queries carrying the viewer's principals. Whoosh is an implementation detail behind
-:class:`SearchIndex`.
+it queries carrying the viewer's principals. Two backends with one interface:
+:class:`SearchIndex` (Whoosh files under a directory, one host) and
+:class:`PostgresSearchIndex` (PostgreSQL full-text search, any number of hosts);
+:func:`open_index` picks one by name.
 
 >>> index = SearchIndex("instance/search")
 >>> index.apply(upserts=[PackageDoc(id=1, title="视觉质量检测", acl=("public",))])
@@ -10,6 +12,13 @@ it queries carrying the viewer's principals. Whoosh is an implementation detail 
 1
 """
 
+from pathlib import Path
+
+from matching.text import Segmenter
+
+from ._pgschema import create_tables as create_postgres_tables
+from ._pgschema import libpq_dsn
+from ._postgres import PostgresSearchIndex
 from .analysis import Segmented, index_tokens, query_words, segment
 from .errors import IndexBusyError, QueryError, RecordError, SearchError
 from .highlight import highlight
@@ -26,7 +35,28 @@ from .query import (
 )
 from .records import KINDS, NEED, PACKAGE, DocRef, NeedDoc, PackageDoc, Record
 
+BACKENDS = ("whoosh", "postgresql")
+
+
+def open_index(backend: str = "whoosh", *, path: str | Path | None = None,
+               dsn: str | None = None, segmenter: Segmenter | None = None,
+               lock_timeout: float = 30.0) -> SearchIndex | PostgresSearchIndex:
+    """The index of ``backend``: ``"whoosh"`` under the directory ``path``, or
+    ``"postgresql"`` in the database ``dsn`` (a libpq string or an SQLAlchemy URL)."""
+    if backend == "whoosh":
+        if path is None:
+            raise ValueError("the whoosh search backend needs a directory (path)")
+        return SearchIndex(path, segmenter=segmenter, lock_timeout=lock_timeout)
+    if backend == "postgresql":
+        if not dsn:
+            raise ValueError("the postgresql search backend needs a database (dsn)")
+        return PostgresSearchIndex(libpq_dsn(dsn), segmenter=segmenter,
+                                   lock_timeout=lock_timeout)
+    raise ValueError(f"unknown search backend {backend!r}; use one of {BACKENDS}")
+
+
 __all__ = [
+    "BACKENDS",
     "KINDS",
     "NEED",
     "PACKAGE",
@@ -40,6 +70,7 @@ __all__ = [
     "IndexBusyError",
     "NeedDoc",
     "PackageDoc",
+    "PostgresSearchIndex",
     "QueryError",
     "Record",
     "RecordError",
@@ -48,8 +79,11 @@ __all__ = [
     "SearchQuery",
     "SearchResults",
     "Segmented",
+    "create_postgres_tables",
     "highlight",
     "index_tokens",
+    "libpq_dsn",
+    "open_index",
     "query_words",
     "segment",
 ]

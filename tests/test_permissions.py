@@ -45,6 +45,7 @@ SME_ONLY = row(302, 200, 200, 403, 403, 403, 403, 403, 403)
 SME_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
 SME_ORDER_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
 GOV_ONLY = row(302, 403, 403, 403, 403, 200, 200, 200, 403)
+OFFICIALS = row(302, 403, 403, 403, 403, 200, 200, 200, 200)
 
 # (endpoint, method, path, expected by role); {placeholders} come from the world fixture.
 TABLE = [
@@ -134,6 +135,12 @@ TABLE = [
      row(302, 403, 403, 403, 403, 409, 404, 409, 403)),
     ("subsidies.audit_log", "GET", "/subsidies/audit",
      row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    ("stats.index", "GET", "/stats/", OFFICIALS),
+    ("stats.index", "GET", "/stats/?region_code=320505",
+     row(302, 403, 403, 403, 403, 200, 400, 200, 200)),
+    ("stats.export", "GET", "/stats/export/funnel.csv", OFFICIALS),
+    ("stats.export", "GET", "/stats/export/all.xlsx", OFFICIALS),
+    ("stats.report", "GET", "/stats/report?year=2026", OFFICIALS),
     ("diagnosis.index", "GET", "/diagnosis/", SME_ONLY),
     ("diagnosis.start", "GET", "/diagnosis/new", SME_ONLY),
     ("diagnosis.result", "GET", "/diagnosis/results/{diagnosis}",

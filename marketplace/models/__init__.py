@@ -22,6 +22,7 @@ from .needs import Need, NeedStatus, Visibility
 from .packages import Deployment, Package, PackageCase, PackageStatus, PriceUnit
 from .profiles import Enterprise, Provider, ProviderKind, Standing, Tier
 from .refdata import Category, Cluster, Industry, Region, ScenarioLevel, SizeClass
+from .search_documents import SearchDocument, SearchGeneration, SearchTerm
 from .subsidies import (
     ClaimStatus,
     EntryKind,
@@ -77,6 +78,9 @@ __all__ = [
     "Region",
     "Role",
     "ScenarioLevel",
+    "SearchDocument",
+    "SearchGeneration",
+    "SearchTerm",
     "SizeClass",
     "Standing",
     "SubsidyClaim",

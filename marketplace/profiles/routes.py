@@ -1,12 +1,16 @@
 """The SME's enterprise profile and the provider's profile."""
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import refchoices as choices
+from ..api.forms import TokenForm
 from ..extensions import db
+from ..forms import apply_errors
 from ..services import profiles
+from ..services import tokens as api_tokens
+from ..services.errors import ValidationFailed
 from ..services.packages import PackageFilters, visible_packages
 from ..services.provider_stats import provider_stats
 from ..views import submit
@@ -107,3 +111,33 @@ def provider(provider_id: int):
     ).all()
     return render_template("profiles/provider.html", provider=found, packages=packages,
                            stats=provider_stats(found.id))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    """Personal API tokens: make one (its secret is shown on this response only, never
+    stored or flashed), see when each was last used, revoke."""
+    form, secret = TokenForm(), None
+    if form.validate_on_submit():
+        try:
+            _token, secret = api_tokens.create_token(current_user, form.name.data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            form = TokenForm(formdata=None)
+    response = make_response(render_template(
+        "api/tokens.html", form=form, secret=secret, tokens=api_tokens.tokens_of(current_user)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    api_tokens.revoke_token(current_user, token_id)
+    db.session.commit()
+    flash(_("令牌已撤销，使用它的调用将立即失败。"), "info")
+    return redirect(url_for(".tokens"))

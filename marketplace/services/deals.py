@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, false, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -374,24 +374,30 @@ def open_needs_of(actor: User) -> list[Need]:
         .order_by(Need.created_at.desc())))
 
 
-def my_deals(actor: User) -> dict:
-    """The requests and orders a user works on: its own side's, or, for officials and admins,
-    the disputed orders they oversee."""
-    requests = select(DealRequest).order_by(DealRequest.updated_at.desc()).limit(100)
-    orders = select(Order).order_by(Order.updated_at.desc()).limit(100)
+def deal_queries(actor: User) -> tuple[Select, Select]:
+    """Unordered queries of the requests and orders a user works on: its own side's, or, for
+    officials and admins, the disputed orders they oversee (and no requests)."""
+    requests, orders = select(DealRequest), select(Order)
     if actor.enterprise_id:
-        requests = requests.where(DealRequest.enterprise_id == actor.enterprise_id)
-        orders = orders.where(Order.enterprise_id == actor.enterprise_id)
-    elif actor.provider_id:
-        requests = requests.where(DealRequest.provider_id == actor.provider_id)
-        orders = orders.where(Order.provider_id == actor.provider_id)
-    else:
-        disputed = orders.where(Order.status == OrderStatus.DISPUTED)
-        if actor.is_gov:
-            disputed = disputed.join(Order.enterprise).where(
-                Enterprise.county_id.in_(region_ids_governed(actor)))
-        elif not actor.is_admin:
-            return {"requests": [], "orders": []}
-        return {"requests": [], "orders": list(db.session.scalars(disputed))}
-    return {"requests": list(db.session.scalars(requests)),
-            "orders": list(db.session.scalars(orders))}
+        return (requests.where(DealRequest.enterprise_id == actor.enterprise_id),
+                orders.where(Order.enterprise_id == actor.enterprise_id))
+    if actor.provider_id:
+        return (requests.where(DealRequest.provider_id == actor.provider_id),
+                orders.where(Order.provider_id == actor.provider_id))
+    disputed = orders.where(Order.status == OrderStatus.DISPUTED)
+    if actor.is_gov:
+        disputed = disputed.join(Order.enterprise).where(
+            Enterprise.county_id.in_(region_ids_governed(actor)))
+    elif not actor.is_admin:
+        disputed = disputed.where(false())
+    return requests.where(false()), disputed
+
+
+def my_deals(actor: User) -> dict:
+    """The latest 100 of :func:`deal_queries`."""
+    requests, orders = deal_queries(actor)
+    return {
+        "requests": list(db.session.scalars(
+            requests.order_by(DealRequest.updated_at.desc()).limit(100))),
+        "orders": list(db.session.scalars(orders.order_by(Order.updated_at.desc()).limit(100))),
+    }

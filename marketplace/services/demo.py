@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
+    ClaimStatus,
+    DealRequest,
     Enterprise,
+    EntryKind,
     Industry,
+    LedgerEntry,
     Need,
+    NeedStatus,
+    Order,
+    OrderStatus,
     Package,
     PackageCase,
+    ProgramStatus,
     Provider,
+    Quote,
     Region,
+    RequestStatus,
+    Review,
     Role,
     ScenarioLevel,
+    SubsidyClaim,
+    SubsidyProgram,
     User,
+    Visibility,
 )
 from ..models._base import utcnow
 from .accounts import hash_password
 from .diagnosis import load_demo_diagnoses
+from .packages import public_packages
 from .profiles import classify_size
 
 DEMO_PASSWORD = "zgsz-demo-2026"
@@ -107,6 +123,7 @@ def load_demo(content) -> dict[str, str]:
     _demo_subsidies()
     _demo_deals()
     load_demo_diagnoses()
+    _demo_history()
     return logins
 
 
@@ -198,3 +215,137 @@ def _demo_subsidies() -> None:
         if activate:
             subsidies.change_program_status(officials[email], program, "activate")
     db.session.flush()
+
+
+def _demo_history(seed: int = 2026) -> None:
+    """Past deals across the province, so that dashboards, rankings and provider pages have a
+    history: about a third of the other SMEs' open public needs got requests to fitting
+    packages at the time they were posted; most were quoted, about half of those ordered, and
+    the orders went on to every later state, with reviews and province subsidies (reserved at
+    the order, paid after acceptance). Written directly with past dates, not through the
+    services, which stamp everything with the present."""
+    rng = random.Random(seed)
+    now = utcnow()
+    home = db.session.scalar(select(User.enterprise_id).where(User.email == "sme@demo.zgsz.cn"))
+    busy = select(DealRequest.need_id)
+    needs = db.session.scalars(
+        select(Need).where(Need.status == NeedStatus.OPEN, Need.visibility == Visibility.PUBLIC,
+                           Need.enterprise_id != home, Need.id.not_in(busy),
+                           Need.created_at < now - timedelta(days=21))
+        .order_by(Need.id)).all()
+    by_category: dict[str, list[Package]] = {}
+    for package in db.session.scalars(public_packages().order_by(Package.id)):
+        by_category.setdefault(package.category_code, []).append(package)
+    program = db.session.scalar(select(SubsidyProgram).join(SubsidyProgram.region).where(
+        Region.parent_id.is_(None), SubsidyProgram.status == ProgramStatus.ACTIVE))
+    subsidised: set[int] = set()
+    for need in rng.sample(needs, len(needs) // 3):
+        offers = by_category.get(need.category_code)
+        if offers:
+            quotes = _history_requests(rng, need, rng.sample(offers, min(len(offers), 3)))
+            if quotes and rng.random() < 0.55:
+                order = _history_order(rng, need, min(quotes, key=lambda q: q.price_fen), now)
+                if (program is not None and order.status == OrderStatus.ACCEPTED
+                        and need.enterprise_id not in subsidised
+                        and need.enterprise.size_class_code in program.size_classes):
+                    subsidised.add(need.enterprise_id)
+                    _history_claim(rng, program, order)
+    db.session.flush()
+
+
+def _history_requests(rng: random.Random, need: Need, packages: list[Package]) -> list[Quote]:
+    quotes = []
+    posted = need.created_at  # SQLite hands back naive UTC times
+    asked = (posted if posted.tzinfo else posted.replace(tzinfo=UTC)) + timedelta(
+        hours=rng.uniform(3, 96))
+    for position, package in enumerate(packages[:rng.choice((1, 2, 2, 3))]):
+        request = DealRequest(need=need, package=package, enterprise_id=need.enterprise_id,
+                              provider_id=package.provider_id, message="想了解一下方案和报价。",
+                              created_at=asked + timedelta(hours=position), updated_at=asked)
+        db.session.add(request)
+        roll = rng.random()
+        if roll < 0.15:
+            continue  # still waiting for an answer
+        answered = request.created_at + timedelta(hours=rng.lognormvariate(3, 0.8))
+        request.responded_at = answered
+        if roll < 0.27:
+            request.status, request.decline_reason = RequestStatus.DECLINED, "档期已满。"
+            continue
+        request.status = RequestStatus.QUOTED
+        quote = Quote(request=request, price_fen=int(package.price_fen * rng.uniform(0.8, 1.1)),
+                      scope="按方案包标准范围实施，含培训。", delivery_days=package.delivery_days,
+                      valid_until=(answered + timedelta(days=30)).date(), created_at=answered,
+                      updated_at=answered)
+        db.session.add(quote)
+        quotes.append(quote)
+    return quotes
+
+
+def _history_order(rng: random.Random, need: Need, quote: Quote, now) -> Order:
+    chosen = quote.request
+    placed = quote.created_at + timedelta(days=rng.uniform(1, 6))
+    for other in need.requests:
+        if other is not chosen and other.status in RequestStatus.ACTIVE:
+            other.status = RequestStatus.CLOSED
+    chosen.status = RequestStatus.ORDERED
+    order = Order(need=need, request=chosen, package_id=chosen.package_id,
+                  enterprise_id=need.enterprise_id, provider_id=chosen.provider_id,
+                  amount_fen=quote.price_fen, scope=quote.scope,
+                  delivery_days=quote.delivery_days,
+                  due_date=(placed + timedelta(days=quote.delivery_days)).date(),
+                  created_at=placed, updated_at=placed)
+    db.session.add(order)
+    need.status = NeedStatus.IN_PROGRESS
+    roll = rng.random()
+    delivered = placed + timedelta(days=quote.delivery_days * rng.uniform(0.6, 1.3))
+    if roll < 0.05:
+        order.status, order.cancel_reason, order.cancelled_at = (
+            OrderStatus.CANCELLED, "企业预算调整，双方协商取消。", placed + timedelta(days=2))
+        need.status = NeedStatus.OPEN
+    elif roll < 0.25 or delivered > now:
+        order.status = OrderStatus.PLACED
+    else:
+        order.delivered_at = delivered
+        order.status = OrderStatus.ACCEPTED
+        if roll < 0.32:
+            order.status, order.dispute_reason = OrderStatus.DISPUTED, "看板数据与现场不一致。"
+        elif roll < 0.40:
+            order.status = OrderStatus.DELIVERED
+        else:
+            order.accepted_at = min(delivered + timedelta(days=rng.uniform(1, 7)), now)
+            need.status, need.closed_at = NeedStatus.CLOSED, order.accepted_at
+            if rng.random() < 0.7:
+                db.session.add(Review(order=order, provider_id=order.provider_id,
+                                      enterprise_id=order.enterprise_id,
+                                      rating=rng.choice((5, 5, 5, 4, 4, 4, 3, 2)),
+                                      text=rng.choice(HISTORY_REVIEWS),
+                                      created_at=order.accepted_at))
+    return order
+
+
+HISTORY_REVIEWS = (
+    "上线很快，车间主任也学得会。", "数据准了，报表省了不少人工。",
+    "服务响应及时，后续还要再合作。", "功能够用，个别报表还需要定制。", "实施周期比预期长了一些。",
+)
+
+
+def _history_claim(rng: random.Random, program: SubsidyProgram, order: Order) -> None:
+    """A province claim for an accepted order: reserved when it was placed, most of them
+    approved and paid some days after the acceptance."""
+    from .subsidies import subsidy_amount
+
+    amount = subsidy_amount(program, order.amount_fen, 10**15, program.per_enterprise_cap_fen)
+    claim = SubsidyClaim(program=program, order=order, enterprise_id=order.enterprise_id,
+                         year=order.created_at.year, order_amount_fen=order.amount_fen,
+                         amount_fen=amount, created_at=order.created_at)
+    db.session.add(claim)
+    db.session.flush()
+    db.session.add(LedgerEntry(program_id=program.id, claim_id=claim.id, kind=EntryKind.RESERVE,
+                               amount_fen=amount, at=order.created_at))
+    if rng.random() < 0.7:
+        paid = order.accepted_at + timedelta(days=rng.uniform(3, 20))
+        claim.status, claim.decided_at, claim.paid_at = ClaimStatus.PAID, paid, paid
+        claim.payment_reference = f"JS-{paid:%Y%m%d}-{order.id:05d}"
+        db.session.add(LedgerEntry(program_id=program.id, claim_id=claim.id, kind=EntryKind.PAY,
+                                   amount_fen=amount, at=paid,
+                                   note=claim.payment_reference))

@@ -1,0 +1,56 @@
+"""The open JSON API, version 1, under ``/api/v1``.
+
+- :mod:`.auth` — bearer tokens, the login cookie with its CSRF header, the rate limit;
+- :mod:`.inputs` — typed JSON bodies and query strings, cursors;
+- :mod:`.errors` — the error objects;
+- :mod:`.serialize` — what each resource shows;
+- :mod:`.routes` and :mod:`.deals` — the resources, each view documented by :func:`operation`
+  right where it is written; :mod:`.openapi` collects those into ``/api/v1/openapi.json``.
+
+Views stay thin: they read the request, call the same services as the pages (so every
+permission check and business rule is the pages' own), commit, and answer JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint
+
+from .auth import authenticate
+from .errors import init_errors
+
+bp = Blueprint("api", __name__)
+bp.before_request(authenticate)
+init_errors(bp)
+
+
+def route(rule: str, **options) -> Callable:
+    """``bp.route`` for a view that reads JSON itself (the app's form-only check lets its
+    JSON bodies through)."""
+
+    def decorator(view: Callable) -> Callable:
+        view.accepts_json = True
+        return bp.route(rule, **options)(view)
+
+    return decorator
+
+
+def operation(tag: str, summary: str, *, ok: int = 200, response: str | None = None,
+              query: tuple = (), body: tuple | None = None, partial: bool = False,
+              public: bool = False, errors: tuple[int, ...] = (), headers: tuple = (),
+              description: str = "") -> Callable:
+    """Describe a view for the OpenAPI document: its tag and summary, the success status and
+    the component schema it answers with, its query and body fields (the same tuples the view
+    reads with), whether anonymous callers may use it, and the error statuses it can give."""
+
+    def decorator(view: Callable) -> Callable:
+        view.openapi = dict(tag=tag, summary=summary, ok=ok, response=response, query=query,
+                            body=body, partial=partial, public=public, errors=errors,
+                            headers=headers, description=description)
+        return view
+
+    return decorator
+
+
+from . import deals, docs, routes  # noqa: E402,F401  (register the views)

@@ -1,0 +1,70 @@
+"""Tables of the PostgreSQL search backend (``SEARCH_BACKEND = "postgresql"``).
+
+The search library (:mod:`search._postgres`, plain psycopg) reads and writes them; they are
+declared here so that the Alembic revision creates them and ``tests/test_schema.py`` checks
+them. Full-text search exists only on PostgreSQL: there ``tsv`` is a ``tsvector`` and the
+arrays ``text[]`` with GIN indexes; on SQLite the same tables exist (TEXT and JSON columns,
+no GIN indexes) and stay empty, because the backend refuses to run there.
+
+Rebuilds write a new ``generation`` of a kind's rows beside the live one and switch
+``search_generations.live`` in one transaction, so searches never see a half-built index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, false
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+TEXT_ARRAY = ARRAY(Text()).with_variant(JSON(), "sqlite")
+
+
+class SearchDocument(db.Model):
+    """One indexed package or need of one generation, as the search library wrote it."""
+
+    __tablename__ = "search_documents"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "package" or "need"
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    doc_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # A delete made while a rebuild fills this generation; removed when it goes live.
+    deleted: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    record: Mapped[dict] = mapped_column(JSONB().with_variant(JSON(), "sqlite"))
+    acl: Mapped[list[str]] = mapped_column(TEXT_ARRAY)  # principals allowed to see it
+    codes: Mapped[list[str]] = mapped_column(TEXT_ARRAY)  # "category=quality", "region=320102"…
+    price: Mapped[int | None] = mapped_column(BigInteger)  # fen; NULL: price on request
+    sort_ms: Mapped[int] = mapped_column(BigInteger)  # "newest first": published/created, ms
+    # Segmented words with their positions; title weight A, text weight B.
+    tsv: Mapped[str] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
+
+    __table_args__ = (
+        Index("ix_search_documents_tsv", "tsv", postgresql_using="gin").ddl_if(
+            dialect="postgresql"),
+        Index("ix_search_documents_acl", "acl", postgresql_using="gin").ddl_if(
+            dialect="postgresql"),
+        Index("ix_search_documents_codes", "codes", postgresql_using="gin").ddl_if(
+            dialect="postgresql"),
+    )
+
+
+class SearchGeneration(db.Model):
+    """Which generation of a kind is live, and which one a rebuild is filling."""
+
+    __tablename__ = "search_generations"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    live: Mapped[int] = mapped_column(Integer)
+    building: Mapped[int | None] = mapped_column(Integer)
+
+
+class SearchTerm(db.Model):
+    """Words (for spelling suggestions) and codes (facet vocabularies) seen in a generation."""
+
+    __tablename__ = "search_terms"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    field: Mapped[str] = mapped_column(String(8), primary_key=True)  # "word" or "code"
+    term: Mapped[str] = mapped_column(Text, primary_key=True)

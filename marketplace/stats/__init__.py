@@ -1,0 +1,1 @@
+"""Region statistics for officials: the dashboard, its exports and the annual report."""
