@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from .config import configure
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from .views import MAX_ID
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                               "migrations")
@@ -22,7 +23,7 @@ class BoundedIntConverter(IntegerConverter):
     """Ids in URLs fit a database integer: a larger one is a 404, never an overflow (500)."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

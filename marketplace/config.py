@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 ENV_PREFIX = "MARKETPLACE_"
@@ -40,6 +41,13 @@ class DefaultConfig:
     PASSWORD_LIMIT_PER_ADDRESS = "10 per 15 minutes"  # wrong current passwords
     WTF_CSRF_TIME_LIMIT = None
     PER_PAGE = 20
+    # Production serving (marketplace/wsgi.py): load the recommender and open the search index
+    # before a worker's first request; EXPOSE_WORKER_PID adds X-Worker-PID (tests, benchmarks).
+    WARM_UP = True
+    EXPOSE_WORKER_PID = False
+    # "whoosh": files under SEARCH_INDEX_DIR, one host. "postgresql": full-text search in the
+    # app's own PostgreSQL database, for several hosts (flask search rebuild once to fill it).
+    SEARCH_BACKEND = "whoosh"
 
 
 def _env_overrides() -> dict:
@@ -60,13 +68,23 @@ def instance_secret_key(instance_path: str) -> str:
     """A secret key kept in ``instance/secret_key`` so restarts keep sessions valid.
 
     Several hosts must share one key: set ``MARKETPLACE_SECRET_KEY`` there instead.
+    Several workers starting at once on a fresh instance all end up with the same key: each
+    writes a whole key to a private file and links it into place; the first link wins, and
+    nobody ever reads a half-written file.
     """
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        fd, written = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(written, path)
+            except FileExistsError:  # another worker's key won
+                pass
+        finally:
+            os.unlink(written)
     return path.read_text().strip()
 
 

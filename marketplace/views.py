@@ -10,7 +10,20 @@ from flask_login import current_user, login_required
 
 from .extensions import db
 from .forms import apply_errors
-from .services.errors import ValidationFailed
+from .services.errors import NotFound, ValidationFailed
+
+MAX_ID = 2**31 - 1  # ids fit a database integer everywhere
+
+
+def object_id(value) -> int:
+    """A posted id as an int; text that is not an id, or one out of range, is a 404."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound()
+    return number
 
 
 def role_required(*roles: str):

@@ -18,7 +18,7 @@ from matching.text import Segmenter
 
 from ._pgschema import create_tables as create_postgres_tables
 from ._pgschema import libpq_dsn
-from ._postgres import PostgresSearchIndex
+from ._postgres import PostgresSearchIndex, lock_key
 from .analysis import Segmented, index_tokens, query_words, segment
 from .errors import IndexBusyError, QueryError, RecordError, SearchError
 from .highlight import highlight
@@ -83,6 +83,7 @@ __all__ = [
     "highlight",
     "index_tokens",
     "libpq_dsn",
+    "lock_key",
     "open_index",
     "query_words",
     "segment",

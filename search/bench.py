@@ -1,8 +1,12 @@
 """``python -m search bench``: indexing time and query latency on synthetic catalogues.
 
-For each size: a full :meth:`SearchIndex.rebuild` (segmenting in worker processes), the first
-query (which loads the index's arrays), then typical two-word Chinese queries with every
-default facet, highlights and a mix of filters and sort orders, and single-package updates.
+For each size: a full rebuild (segmenting in worker processes), the first query (which loads
+the Whoosh index's arrays), then typical two-word Chinese queries with every default facet,
+highlights and a mix of filters and sort orders, browsing without words (everything visible,
+all facets), and single-package updates.
+
+``--backend postgresql --dsn postgresql://user@host/db`` measures the PostgreSQL backend in a
+schema of its own in that database (created, then dropped).
 """
 
 from __future__ import annotations
@@ -13,12 +17,19 @@ import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import make_conninfo
 
 from matching.text import Segmenter
 
 from . import _synthetic
+from ._pgschema import TABLES, create_tables, libpq_dsn
+from ._postgres import PostgresSearchIndex
 from .index import SearchIndex
 from .query import SearchQuery
 
@@ -54,8 +65,60 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bench_size(n: int, workers: int, queries: int, root: Path, segmenter: Segmenter) -> dict:
-    index = SearchIndex(root / f"bench-{n}", segmenter=segmenter)
+def _browse_queries(count: int) -> list[SearchQuery]:
+    """The search page without words: everything visible, newest first, every facet."""
+    categories = tuple(_synthetic.CATEGORIES)
+    return [SearchQuery("package", "", PRINCIPALS,
+                        filters={"category": [categories[i % len(categories)]]} if i % 2 else {},
+                        page=1 + i % 3)
+            for i in range(count)]
+
+
+def _timed(index, queries: list[SearchQuery]) -> tuple[list[float], list[int]]:
+    latencies, totals = [], []
+    for query in queries:
+        started = time.perf_counter()
+        results = index.search(query)
+        latencies.append((time.perf_counter() - started) * 1000)
+        totals.append(results.total)
+    return latencies, totals
+
+
+@contextmanager
+def whoosh_store(root: Path, n: int, segmenter: Segmenter) -> Iterator[tuple]:
+    """A Whoosh index under ``root`` and a function giving its size in bytes."""
+    path = root / f"bench-{n}"
+    with SearchIndex(path, segmenter=segmenter) as index:
+        yield index, lambda: sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+@contextmanager
+def postgres_store(dsn: str, n: int, segmenter: Segmenter) -> Iterator[tuple]:
+    """A PostgreSQL index in a schema of its own (dropped afterwards) and its size in bytes."""
+    schema = f"search_bench_{os.getpid()}_{n}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+        scoped = make_conninfo(dsn, options=f"-c search_path={schema}")
+        create_tables(scoped)
+
+        def size() -> int:
+            return sum(conn.execute("SELECT pg_total_relation_size(%s)",
+                                    (f"{schema}.{table}",)).fetchone()[0] for table in TABLES)
+
+        try:
+            with PostgresSearchIndex(scoped, segmenter=segmenter) as index:
+                yield index, size
+        finally:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def bench_size(n: int, workers: int, queries: int, store: Callable, segmenter: Segmenter) -> dict:
+    with store(n, segmenter) as (index, size_bytes):
+        return _bench(index, size_bytes, n, workers, queries)
+
+
+def _bench(index, size_bytes: Callable[[], int], n: int, workers: int, queries: int) -> dict:
     load = os.getloadavg()[0]
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
@@ -67,12 +130,8 @@ def bench_size(n: int, workers: int, queries: int, root: Path, segmenter: Segmen
     index.search(SearchQuery("package", "设备 联网", PRINCIPALS))
     first_ms = (time.perf_counter() - started) * 1000
 
-    latencies, totals = [], []
-    for query in _queries(queries):
-        started = time.perf_counter()
-        results = index.search(query)
-        latencies.append((time.perf_counter() - started) * 1000)
-        totals.append(results.total)
+    latencies, totals = _timed(index, _queries(queries))
+    browse, _ = _timed(index, _browse_queries(max(10, queries // 10)))
 
     updates = []
     for doc in list(_synthetic.packages(20, seed=99)):
@@ -82,19 +141,19 @@ def bench_size(n: int, workers: int, queries: int, root: Path, segmenter: Segmen
     started = time.perf_counter()
     index.search(SearchQuery("package", "设备 联网", PRINCIPALS))
     after_update_ms = (time.perf_counter() - started) * 1000
-    index.close()
-    size_mb = sum(f.stat().st_size for f in (root / f"bench-{n}").rglob("*") if f.is_file())
     return {
         "documents": n,
         "rebuild_s": rebuild_s,
         "rebuild_cpu_s": rebuild_cpu_s,
         "load_before": load,
-        "index_mb": size_mb / 1e6,
+        "index_mb": size_bytes() / 1e6,
         "first_query_ms": first_ms,
         "p50_ms": statistics.median(latencies),
         "p95_ms": _percentile(latencies, 0.95),
         "max_ms": max(latencies),
         "mean_hits": statistics.mean(totals),
+        "browse_p50_ms": statistics.median(browse),
+        "browse_p95_ms": _percentile(browse, 0.95),
         "update_p50_ms": statistics.median(updates),
         "query_after_update_ms": after_update_ms,
     }
@@ -105,19 +164,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workers", type=int, default=2, help="segmenting processes")
     parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--dir", type=Path, help="where to build (default: a temp dir)")
+    parser.add_argument("--backend", choices=("whoosh", "postgresql"), default="whoosh")
+    parser.add_argument("--dsn", help="postgresql: the database (libpq or SQLAlchemy URL)")
+    parser.add_argument("--dir", type=Path, help="whoosh: where to build (default: a temp dir)")
     args = parser.parse_args(argv)
+    if args.backend == "postgresql" and not args.dsn:
+        parser.error("--backend postgresql needs --dsn")
     segmenter = Segmenter(cache_file=Path(tempfile.gettempdir()) / "search-bench-jieba.cache")
     segmenter.initialize()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        if args.backend == "postgresql":
+            def store(n, seg):
+                return postgres_store(libpq_dsn(args.dsn), n, seg)
+        else:
+            def store(n, seg):
+                return whoosh_store(Path(tmp), n, seg)
         for n in args.sizes:
-            row = bench_size(n, args.workers, args.queries, Path(tmp), segmenter)
+            row = bench_size(n, args.workers, args.queries, store, segmenter)
             print(
-                f"{row['documents']:>7} packages  rebuild {row['rebuild_s']:6.1f} s "
+                f"{args.backend}: {row['documents']:>7} packages  "
+                f"rebuild {row['rebuild_s']:6.1f} s "
                 f"(CPU {row['rebuild_cpu_s']:.0f} s, load before {row['load_before']:.1f}, "
                 f"{row['index_mb']:.0f} MB)  first query {row['first_query_ms']:5.0f} ms  "
                 f"query p50 {row['p50_ms']:5.1f} ms  p95 {row['p95_ms']:5.1f} ms  "
                 f"max {row['max_ms']:5.1f} ms  (mean {row['mean_hits']:.0f} hits)  "
+                f"browse p50 {row['browse_p50_ms']:5.1f} ms  p95 {row['browse_p95_ms']:5.1f} ms  "
                 f"1-doc update p50 {row['update_p50_ms']:4.0f} ms, "
                 f"next query {row['query_after_update_ms']:4.0f} ms",
                 flush=True,

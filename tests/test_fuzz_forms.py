@@ -315,9 +315,6 @@ def test_valid_submission_is_accepted(app, world, form):
     assert_whole_records(app)
 
 
-@pytest.mark.xfail(strict=True, reason="deals/routes.py _int() passes ids past a database "
-                   "integer to the database (OverflowError / DataError, a 500); remove this "
-                   "mark when it answers 404")
 @pytest.mark.parametrize("path", ["/deals/request", "/deals/dismiss"])
 def test_ids_past_a_database_integer_are_not_found(app, world, path):
     users, ids = world

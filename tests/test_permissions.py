@@ -45,6 +45,10 @@ SME_ONLY = row(302, 200, 200, 403, 403, 403, 403, 403, 403)
 SME_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
 SME_ORDER_FORM = row(302, 400, 404, 403, 403, 403, 403, 403, 403)
 GOV_ONLY = row(302, 403, 403, 403, 403, 200, 200, 200, 403)
+API_LOGGED_IN = row(401, *[200] * 8)
+API_SME_BODY = row(401, 415, 415, 403, 403, 403, 403, 403, 403)
+API_SME_ORDER_BODY = row(401, 415, 404, 403, 403, 403, 403, 403, 403)
+API_PROVIDER_BODY = row(401, 403, 403, 415, 404, 403, 403, 403, 403)
 OFFICIALS = row(302, 403, 403, 403, 403, 200, 200, 200, 200)
 
 # (endpoint, method, path, expected by role); {placeholders} come from the world fixture.
@@ -141,6 +145,11 @@ TABLE = [
     ("stats.export", "GET", "/stats/export/funnel.csv", OFFICIALS),
     ("stats.export", "GET", "/stats/export/all.xlsx", OFFICIALS),
     ("stats.report", "GET", "/stats/report?year=2026", OFFICIALS),
+    # the ranking is public; admins also see the eliminated and the 优选/淘汰 buttons
+    ("ranking.index", "GET", "/ranking/", ALL_200),
+    ("ranking.index", "GET", "/ranking/?region_code=320505&kind=platform&page=2", ALL_200),
+    ("ranking.export", "GET", "/ranking/export.xlsx?category_code=device_monitoring", ALL_200),
+    ("ranking.export", "GET", "/ranking/export.csv?tier=nowhere", row(*[400] * 9)),
     ("diagnosis.index", "GET", "/diagnosis/", SME_ONLY),
     ("diagnosis.start", "GET", "/diagnosis/new", SME_ONLY),
     ("diagnosis.result", "GET", "/diagnosis/results/{diagnosis}",
@@ -177,6 +186,63 @@ TABLE = [
     ("admin.set_active", "POST", "/admin/users/{sme_other_user}/disable", ADMIN_ACTS),
     ("admin.reference", "GET", "/admin/reference/industries", ADMIN_ONLY),
     ("admin.rename", "GET", "/admin/reference/industries/C34", ADMIN_ONLY),
+    # API tokens on the profile; the token belongs to the SME
+    ("profiles.tokens", "GET", "/profile/tokens", LOGGED_IN_200),
+    ("profiles.revoke_token", "POST", "/profile/tokens/{token}/revoke",
+     row(302, 302, 404, 404, 404, 404, 404, 404, 404)),
+    # The JSON API (cookie callers here): 401 instead of the login page; a write without a
+    # JSON body reaches 415 only past the role and object checks.
+    ("api.index", "GET", "/api/v1/", ALL_200),
+    ("api.openapi_document", "GET", "/api/v1/openapi.json", ALL_200),
+    ("api.docs_page", "GET", "/api/v1/docs", ALL_200),
+    ("api.unknown", "GET", "/api/v1/no/such/thing", row(*[404] * 9)),
+    ("api.me", "GET", "/api/v1/me", API_LOGGED_IN),
+    ("api.list_packages", "GET", "/api/v1/packages", ALL_200),
+    ("api.get_package", "GET", "/api/v1/packages/{published}", ALL_200),
+    ("api.get_package", "GET", "/api/v1/packages/{draft}",
+     row(404, 404, 404, 200, 404, 404, 404, 404, 200)),
+    ("api.subsidy_quote", "GET", "/api/v1/packages/{published}/subsidy",
+     row(401, 200, 200, 403, 403, 403, 403, 403, 403)),
+    ("api.list_needs", "GET", "/api/v1/needs", API_LOGGED_IN),
+    ("api.get_need", "GET", "/api/v1/needs/{public_need}", API_LOGGED_IN),
+    ("api.get_need", "GET", "/api/v1/needs/{private_need}",
+     row(401, 200, 404, 200, 404, 200, 404, 200, 200)),
+    ("api.create_need", "POST", "/api/v1/needs", API_SME_BODY),
+    ("api.update_need", "PATCH", "/api/v1/needs/{private_need}",
+     row(401, 415, 404, 403, 404, 403, 404, 403, 403)),
+    ("api.change_need_status", "POST", "/api/v1/needs/{private_need}/close",
+     row(401, 200, 404, 403, 404, 403, 404, 403, 403)),
+    ("api.recommendations", "GET", "/api/v1/needs/{public_need}/recommendations",
+     row(401, 200, 403, 403, 403, 403, 403, 403, 403)),
+    ("api.search_index", "GET", "/api/v1/search?q=设备", ALL_200),
+    ("api.search_index", "GET", "/api/v1/search?kind=need", API_LOGGED_IN),
+    ("api.region_stats", "GET", "/api/v1/stats/region",
+     row(401, 403, 403, 403, 403, 200, 200, 200, 403)),
+    ("api.list_requests", "GET", "/api/v1/deals/requests", API_LOGGED_IN),
+    ("api.get_request", "GET", "/api/v1/deals/requests/{deal}",
+     row(401, 200, 404, 200, 404, 404, 404, 404, 200)),
+    ("api.create_request", "POST", "/api/v1/deals/requests", API_SME_BODY),
+    ("api.quote", "POST", "/api/v1/deals/requests/{deal}/quote", API_PROVIDER_BODY),
+    ("api.decline", "POST", "/api/v1/deals/requests/{deal}/decline", API_PROVIDER_BODY),
+    ("api.withdraw", "POST", "/api/v1/deals/requests/{deal}/withdraw",
+     row(401, 200, 404, 403, 403, 403, 403, 403, 403)),
+    ("api.accept", "POST", "/api/v1/deals/requests/{deal}/accept",
+     row(401, 415, 404, 403, 403, 403, 403, 403, 403)),
+    ("api.list_orders", "GET", "/api/v1/deals/orders", API_LOGGED_IN),
+    ("api.get_order", "GET", "/api/v1/deals/orders/{order}",
+     row(401, 200, 404, 200, 404, 200, 404, 200, 200)),
+    ("api.deliver", "POST", "/api/v1/deals/orders/{order}/deliver",
+     row(401, 403, 404, 200, 404, 403, 404, 403, 403)),
+    # not delivered yet: the enterprise reaches the state check (409)
+    ("api.accept_delivery", "POST", "/api/v1/deals/orders/{order}/accept",
+     row(401, 409, 404, 403, 404, 403, 404, 403, 403)),
+    ("api.dispute", "POST", "/api/v1/deals/orders/{order}/dispute", API_SME_ORDER_BODY),
+    ("api.cancel", "POST", "/api/v1/deals/orders/{order}/cancel",
+     row(401, 415, 404, 415, 404, 403, 403, 403, 403)),
+    ("api.review", "POST", "/api/v1/deals/orders/{order}/review", API_SME_ORDER_BODY),
+    # no review yet: nothing to reply to
+    ("api.reply", "POST", "/api/v1/deals/orders/{order}/reply",
+     row(401, 403, 403, 404, 404, 403, 403, 403, 403)),
 ]
 FRAMEWORK_ENDPOINTS = {"static", "bootstrap.static"}
 
@@ -221,6 +287,7 @@ def world(app, make_user, make_provider, make_need, make_package):
         ids["diagnosis"] = diagnosis_result(enterprise)
         ids["case"] = typical_case(order)
         ids["import_batch"] = import_batch(users["gov_county"].id)
+        ids["token"] = api_token(users["sme"].id)
     return users, ids
 
 
@@ -275,6 +342,15 @@ def diagnosis_result(enterprise_id: int) -> int:
     db.session.add(result)
     db.session.commit()
     return result.id
+
+
+def api_token(user_id: int) -> int:
+    """A live API token of the SME."""
+    from marketplace.services.tokens import create_token
+
+    token, _secret = create_token(db.session.get(User, user_id), "对接")
+    db.session.commit()
+    return token.id
 
 
 def import_batch(official_id: int) -> int:

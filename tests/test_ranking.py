@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from urllib.parse import unquote
@@ -264,12 +265,14 @@ def test_components_and_score_stay_in_range(record, mean, tier):
 
 @given(record=record_strategy, mean=st.floats(1, 5))
 def test_a_better_review_never_lowers_the_score(record, mean):
-    better = ServiceRecord(**{**record.__dict__, "review_count": record.review_count + 1,
-                              "rating_sum": record.rating_sum + 5})
-    worse = ServiceRecord(**{**record.__dict__, "review_count": record.review_count + 1,
-                             "rating_sum": record.rating_sum + 1})
-    score = lambda r: DEFAULT_FORMULA.score(DEFAULT_FORMULA.components(r, "regional", mean))  # noqa: E731
-    assert score(worse) <= score(record) + 1e-9 <= score(better) + 2e-9
+    def score(r: ServiceRecord) -> float:
+        return DEFAULT_FORMULA.score(DEFAULT_FORMULA.components(r, "regional", mean))
+
+    def plus_review(stars: int) -> ServiceRecord:
+        return replace(record, review_count=record.review_count + 1,
+                       rating_sum=record.rating_sum + stars)
+
+    assert score(plus_review(1)) <= score(record) + 1e-9 <= score(plus_review(5)) + 2e-9
 
 
 def test_weights_are_the_formulas_only_proportions():

@@ -1,12 +1,32 @@
-"""Search through the pages: kept in step with writes, visibility, facets, highlights."""
+"""Search through the pages: kept in step with writes, visibility, facets, highlights.
+
+Every test runs with both search backends: Whoosh, and PostgreSQL when the app's database is
+PostgreSQL (the backend lives in the app's own database).
+"""
 
 import threading
 
+import psycopg
 import pytest
 
+import search
+from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import Change, Need, User
 from marketplace.services import search as search_service
+from tests.conftest import test_config as app_config
+
+
+@pytest.fixture(autouse=True, params=search.BACKENDS)
+def search_backend(request, app):
+    if request.param == "postgresql" and not app.config["SQLALCHEMY_DATABASE_URI"].startswith(
+            "postgresql"):
+        pytest.skip("the PostgreSQL search backend needs the app's database on PostgreSQL")
+    app.config["SEARCH_BACKEND"] = request.param
+    yield request.param
+    index = app.extensions.pop("search_index", None)
+    if index is not None:
+        index.close()
 
 
 def _search(client, **args):
@@ -166,3 +186,52 @@ def test_eliminated_providers_leave_search_and_recommendations(app, make_user, m
     assert client.post(f"/admin/providers/{provider.id}/standing/eliminated").status_code == 302
     assert "注塑机联网看板" not in _search(app.test_client(), q="联网看板")
     assert app.test_client().get(f"/packages/{package_id}").status_code == 404
+
+
+@pytest.fixture
+def postgres_only(search_backend):
+    if search_backend != "postgresql":
+        pytest.skip("about the PostgreSQL search backend")
+
+
+def _search_tables(conn, schema: str) -> dict:
+    columns = conn.execute(
+        "SELECT table_name, column_name, udt_name, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = %s "
+        "AND table_name LIKE 'search%%' ORDER BY table_name, ordinal_position", (schema,)
+    ).fetchall()
+    indexes = conn.execute(
+        "SELECT indexname, replace(indexdef, %s, '') FROM pg_indexes WHERE schemaname = %s "
+        "AND tablename LIKE 'search%%' ORDER BY indexname", (schema + ".", schema)
+    ).fetchall()
+    return {"columns": columns, "indexes": indexes}
+
+
+def test_the_migration_creates_the_tables_the_library_expects(app, postgres_only):
+    dsn = search.libpq_dsn(app.config["SQLALCHEMY_DATABASE_URI"])
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS search_ddl_check CASCADE")
+        conn.execute("CREATE SCHEMA search_ddl_check")
+        try:
+            search.create_postgres_tables(
+                psycopg.conninfo.make_conninfo(dsn, options="-c search_path=search_ddl_check"))
+            migrated = _search_tables(conn, "public")
+            assert migrated["columns"] and len(migrated["indexes"]) == 6
+            assert _search_tables(conn, "search_ddl_check") == migrated
+        finally:
+            conn.execute("DROP SCHEMA search_ddl_check CASCADE")
+
+
+def test_another_host_sees_a_write_at_once(app, client, provider_user, postgres_only):
+    """Two app servers (own processes' state, one database): a package published through one
+    is found through the other, and the other's edit is found through the first."""
+    other_host = create_app({**app_config(app.config["SQLALCHEMY_DATABASE_URI"]),
+                             "SEARCH_BACKEND": "postgresql",
+                             "SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"] + "-other"})
+    location = client.post("/packages/new", data=_package_form()).headers["Location"]
+    client.post(location + "/publish")
+    assert "视觉缺陷检测一体机" in _search(other_host.test_client(), q="缺陷检测")
+    with other_host.app_context():
+        assert search_service.get_index() is not None
+        assert search_service.get_index().count("package") == 1
+        other_host.extensions.pop("search_index").close()

@@ -35,11 +35,22 @@ def _count(app, model) -> int:
         return db.session.scalar(db.select(db.func.count()).select_from(model))
 
 
-def _other_app(database_url, tmp_path, **config):
-    """A second app on the test database (the ``app`` fixture empties it afterwards)."""
-    return create_app({**conftest.test_config(database_url),
-                       "SEARCH_INDEX_DIR": str(tmp_path / f"search-{uuid.uuid4().hex}"),
-                       "MATCHING_DIR": str(tmp_path / "matching"), **config})
+@pytest.fixture
+def other_app(app, database_url, tmp_path):
+    """Makes more apps on the test database (the ``app`` fixture empties it afterwards)."""
+    made = []
+
+    def make(**config):
+        made.append(create_app({**conftest.test_config(database_url),
+                                "SEARCH_INDEX_DIR": str(tmp_path / f"search-{len(made)}"),
+                                "MATCHING_DIR": str(tmp_path / "matching"), **config}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _login(client, email: str, password: str = PASSWORD, address: str = "127.0.0.1"):
@@ -118,8 +129,8 @@ def test_password_guesses_from_one_address_are_throttled(app, client, make_user,
         assert check_password_hash(db.session.get(User, user.id).password_hash, PASSWORD)
 
 
-def test_throttling_can_be_switched_off(app, database_url, tmp_path, make_user, auth):
-    relaxed = _other_app(database_url, tmp_path, RATELIMIT_ENABLED=False,
+def test_throttling_can_be_switched_off(other_app, make_user, auth):
+    relaxed = other_app(RATELIMIT_ENABLED=False,
                          LOGIN_LIMIT_PER_ACCOUNT="1 per minute",
                          LOGIN_LIMIT_PER_ADDRESS="1 per minute")
     email = auth.email_of(make_user())
@@ -140,14 +151,12 @@ def redis_url():
     return REDIS_URL
 
 
-def test_workers_share_the_limits_through_redis(app, database_url, tmp_path, redis_url,
-                                                make_user, auth):
+def test_workers_share_the_limits_through_redis(other_app, redis_url, make_user, auth):
     import redis
 
     prefix = f"zgsz-test-{uuid.uuid4().hex}"
-    workers = [_other_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=redis_url,
-                          RATELIMIT_KEY_PREFIX=prefix, LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
-               for _ in range(2)]
+    workers = [other_app(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
+                         LOGIN_LIMIT_PER_ACCOUNT="3 per minute") for _ in range(2)]
     email = auth.email_of(make_user())
     try:
         for n in range(3):  # the failures land on both workers
@@ -168,10 +177,9 @@ def test_cookies_are_httponly_lax_and_not_secure_on_plain_http(client, make_user
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_cookies_are_secure_when_served_over_https(app, database_url, tmp_path, make_user,
-                                                   auth, monkeypatch):
+def test_cookies_are_secure_when_served_over_https(other_app, make_user, auth, monkeypatch):
     monkeypatch.setenv("MARKETPLACE_SESSION_COOKIE_SECURE", "true")  # as production sets it
-    https = _other_app(database_url, tmp_path)
+    https = other_app()
     assert https.config["SESSION_COOKIE_SECURE"] is True
     assert https.config["REMEMBER_COOKIE_SECURE"] is True
     response = https.test_client().post(

@@ -11,7 +11,7 @@ from ..models import Role
 from ..services import deals, needs, notify, packages, subsidies
 from ..services.errors import NotFound, ValidationFailed
 from ..services.txn import run_once
-from ..views import role_required, safe_next, submit
+from ..views import object_id, role_required, safe_next, submit
 from .forms import (
     AcceptForm,
     DismissForm,
@@ -23,13 +23,6 @@ from .forms import (
 )
 
 bp = Blueprint("deals", __name__)
-
-
-def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
 
 
 @bp.route("/")
@@ -44,9 +37,9 @@ def create_request():
     form = RequestForm()
     form.need_id.choices = refchoices.options(
         (str(n.id), n.title) for n in deals.open_needs_of(current_user))
-    package = packages.get_package(current_user, _int(form.package_id.data))
+    package = packages.get_package(current_user, object_id(form.package_id.data))
     if form.validate_on_submit():
-        need = needs.get_need(current_user, _int(form.need_id.data))
+        need = needs.get_need(current_user, object_id(form.need_id.data))
         try:
             deal = deals.request_package(current_user, need, package, form.message.data or "")
         except ValidationFailed as failure:
@@ -217,8 +210,8 @@ def dismiss():
     form = DismissForm()
     if not form.validate_on_submit():
         abort(400)
-    need = needs.get_need(current_user, _int(form.need_id.data))
-    deals.dismiss(current_user, need, _int(form.package_id.data))
+    need = needs.get_need(current_user, object_id(form.need_id.data))
+    deals.dismiss(current_user, need, object_id(form.package_id.data))
     db.session.commit()
     flash(_("已标记为不合适，不再推荐。"), "info")
     return redirect(safe_next(request.form.get("next")) or url_for("needs.detail",

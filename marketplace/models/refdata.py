@@ -66,7 +66,9 @@ class Region(NamedMixin, db.Model):
 
     @property
     def full_label(self) -> str:
-        return " / ".join(r.label for r in reversed(self.ancestors_and_self()) if r.parent)
+        """City / county, without the province every region shares (the province: its name)."""
+        below = [r.label for r in reversed(self.ancestors_and_self()) if r.parent]
+        return " / ".join(below) or self.label
 
 
 class Industry(NamedMixin, db.Model):

@@ -63,7 +63,8 @@ class hours_between(FunctionElement):
 @compiles(hours_between, "postgresql")
 def _hours_between_postgresql(element, compiler, **kw) -> str:
     start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)"
+    # date_part gives a float; EXTRACT a numeric, which sorts several times slower
+    return f"(date_part('epoch', {end} - {start}) / 3600.0)"
 
 
 @compiles(hours_between, "sqlite")
@@ -120,14 +121,17 @@ def _review_totals(providers: Providers) -> dict[int, dict]:
 def _response_medians(providers: Providers) -> dict[int, dict]:
     """The median per provider with window functions (row numbers within each provider's
     answers, sorted), portable between PostgreSQL and SQLite."""
-    hours = hours_between(DealRequest.created_at, DealRequest.responded_at)
-    ranked = (
-        select(DealRequest.provider_id, hours.label("hours"),
-               func.row_number().over(partition_by=DealRequest.provider_id,
-                                      order_by=hours).label("position"),
-               func.count().over(partition_by=DealRequest.provider_id).label("answered"))
+    answers = (
+        select(DealRequest.provider_id,
+               hours_between(DealRequest.created_at, DealRequest.responded_at).label("hours"))
         .where(DealRequest.responded_at.is_not(None), DealRequest.provider_id.in_(providers))
         .subquery())
+    ranked = select(
+        answers.c.provider_id, answers.c.hours,
+        func.row_number().over(partition_by=answers.c.provider_id,
+                               order_by=answers.c.hours).label("position"),
+        func.count().over(partition_by=answers.c.provider_id).label("answered"),
+    ).subquery()
     middle = or_(ranked.c.position == (ranked.c.answered + 1) // 2,
                  ranked.c.position == (ranked.c.answered + 2) // 2)
     rows = db.session.execute(select(ranked.c.provider_id, func.avg(ranked.c.hours))

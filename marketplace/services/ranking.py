@@ -5,24 +5,18 @@ ranking page shows it, and ``docs/ranking.md`` works an example through. Each pr
 six components between 0 and 1 from its :class:`~.provider_stats.ServiceRecord` (the metric
 definitions shared with the provider page) and its tier:
 
-========== ==================================================== =========================
-component  value                                                without data (neutral)
-========== ==================================================== =========================
-rating     (S − 1) / 4 with the Bayesian average                 S = m: the marketplace mean
-           S = (C·m + Σ stars) / (C + n): n reviews pulled
-           toward the mean m of all reviews by C = 5 "virtual"
-           reviews, so one 5-star review does not top the list
-on_time    on-time rate                                          0.5 (no delivered order)
-win_rate   quote win rate                                        0.5 (no quote)
-volume     min(1, ln(1 + orders) / ln(1 + 100))                  — (no order is 0)
-response   24 / (24 + median first-response hours): 1 at once,   0.5 (no answered request)
-           0.5 after a day, 0.25 after three
-tier       (rank − 1) / 4: 企业级 0, 行业级/区域级 0.25, 省级双跨   0.5 (unknown tier)
-           0.5, 国家级特色专业型 0.75, 国家级双跨 1
-========== ==================================================== =========================
+- **rating** — (S − 1) / 4 with the Bayesian average S = (C·m + Σ stars) / (C + n): a
+  provider's n reviews pulled toward m, the mean of all reviews, by C = 5 "virtual" reviews, so
+  one 5-star review does not top the list. Without reviews S = m (3 stars if nobody has any);
+- **on_time** — the on-time rate; 0.5 without a delivered order;
+- **win_rate** — the quote win rate; 0.5 without a quote;
+- **volume** — min(1, ln(1 + orders) / ln(1 + 100)); no order is 0;
+- **response** — 24 / (24 + median first-response hours): 1 at once, 0.5 after a day, 0.25
+  after three; 0.5 without an answered request;
+- **tier** — (rank − 1) / 4 from ``Tier.RANK``: 企业级 0 … 国家级双跨 1; 0.5 for an unknown tier.
 
 score = 100 × Σ weightᵢ · componentᵢ / Σ weightᵢ (weights: rating 30, on-time 20, win rate 15,
-volume 15, response 10, tier 10). With no review anywhere m is 3 stars (component 0.5).
+volume 15, response 10, tier 10).
 Ties go to more orders, then more reviews, then the older provider (smaller id).
 
 Who is ranked: verified providers that are not eliminated (淘汰); an admin also sees the
@@ -36,7 +30,7 @@ the caller passes the viewer and the filters.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from sqlalchemy import false, func, select
 
@@ -120,10 +114,7 @@ class Formula:
             on_time=self._or_neutral(record.on_time_rate),
             win_rate=self._or_neutral(record.win_rate),
             volume=min(1.0, math.log1p(record.orders) / math.log1p(self.volume_full_at)),
-            response=self._or_neutral(None if record.median_response_hours is None else
-                                      self.response_half_hours
-                                      / (self.response_half_hours
-                                         + max(record.median_response_hours, 0.0))),
+            response=self._response(record.median_response_hours),
             tier=self.tier_value(tier), smoothed_stars=stars, neutral=frozenset(neutral))
 
     def score(self, components: Components) -> float:
@@ -133,6 +124,11 @@ class Formula:
 
     def _or_neutral(self, value: float | None) -> float:
         return self.neutral if value is None else value
+
+    def _response(self, hours: float | None) -> float:
+        if hours is None:
+            return self.neutral
+        return self.response_half_hours / (self.response_half_hours + max(hours, 0.0))
 
     def tier_value(self, tier: str) -> float:
         """(rank − 1) / 4: 0 for the lowest tier, 1 for the highest."""
@@ -193,33 +189,34 @@ def rank_providers(viewer, filters: RankingFilters | None = None,
     ones (``position`` None). ``viewer`` is the acting user (anonymous too)."""
     filters = filters or RankingFilters()
     conditions = _conditions(filters, with_eliminated=_is_admin(viewer))
-    candidates = select(Provider.id).where(*conditions)
-    records = service_records(candidates)
+    records = service_records(select(Provider.id).where(*conditions))
     mean_stars = _mean_stars(formula)
     providers = db.session.execute(
         select(Provider.id, Provider.name, Provider.kind, Provider.tier, Provider.standing)
-        .where(*conditions)).all()
-    scored = []
+        .where(*conditions))
+    rows = []
     for provider_id, name, kind, tier, standing in providers:
         record = records.get(provider_id, ServiceRecord())
         components = formula.components(record, tier, mean_stars)
-        scored.append((formula.score(components), provider_id, name, kind, tier, standing,
-                       record, components))
-    scored.sort(key=lambda s: (-round(s[0], 9), -s[6].orders, -s[6].review_count, s[1]))
-    return Ranking(rows=_positioned(scored), filters=filters, formula=formula,
+        rows.append(RankedProvider(
+            position=None, provider_id=provider_id, name=name, kind=kind, tier=tier,
+            standing=standing, record=record, components=components,
+            score=formula.score(components)))
+    rows.sort(key=lambda r: (-round(r.score, 9), -r.record.orders, -r.record.review_count,
+                             r.provider_id))
+    return Ranking(rows=_numbered(rows), filters=filters, formula=formula,
                    mean_stars=mean_stars)
 
 
-def _positioned(scored: list[tuple]) -> list[RankedProvider]:
-    rows, position = [], 0
-    for score, provider_id, name, kind, tier, standing, record, components in scored:
-        ranked = standing != Standing.ELIMINATED
-        position += ranked
-        rows.append(RankedProvider(
-            position=position if ranked else None, provider_id=provider_id, name=name,
-            kind=kind, tier=tier, standing=standing, record=record, components=components,
-            score=score))
-    return rows
+def _numbered(rows: list[RankedProvider]) -> list[RankedProvider]:
+    """Positions 1, 2, … for the ranked; an eliminated provider keeps None."""
+    numbered, position = [], 0
+    for row in rows:
+        if not row.eliminated:
+            position += 1
+            row = replace(row, position=position)
+        numbered.append(row)
+    return numbered
 
 
 def _is_admin(viewer) -> bool:

@@ -6,6 +6,10 @@ each such request and from ``flask search drain``, and the search library serial
 across processes, so several workers never corrupt the index or show a lock error. A failed
 drain loses nothing: the rows stay unindexed until the next drain, and ``flask search rebuild``
 rebuilds everything from the database.
+
+``SEARCH_BACKEND`` chooses the index: ``"whoosh"`` (files under ``SEARCH_INDEX_DIR``, one host)
+or ``"postgresql"`` (tables in the app's own PostgreSQL database, any number of hosts; drains
+then take a database advisory lock instead of a file lock).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 import search
@@ -34,16 +38,28 @@ from .regions import region_codes_up
 log = logging.getLogger("marketplace.search")
 DRAIN_BATCH = 500
 DRAIN_LOCK_TIMEOUT = 10.0
+#: The PostgreSQL advisory lock held by the one drainer at a time (any host).
+DRAIN_LOCK_KEY = search.lock_key("marketplace", "search", "drain")
 
 
-def get_index() -> search.SearchIndex:
-    """The app's index (one per process, under ``SEARCH_INDEX_DIR``)."""
+def get_index() -> search.SearchIndex | search.PostgresSearchIndex:
+    """The app's index (one per process): ``SEARCH_BACKEND`` ``"whoosh"`` under
+    ``SEARCH_INDEX_DIR``, or ``"postgresql"`` in the app's own database."""
     app = current_app._get_current_object()
     index = app.extensions.get("search_index")
     if index is None:
+        backend = app.config.get("SEARCH_BACKEND", "whoosh")
+        dsn = None
+        if backend == "postgresql":
+            url = db.engine.url
+            if url.get_backend_name() != "postgresql":
+                raise RuntimeError("SEARCH_BACKEND 'postgresql' needs the app's database on "
+                                   f"PostgreSQL, not {url.get_backend_name()}")
+            dsn = url.render_as_string(hide_password=False)
         path = app.config.get("SEARCH_INDEX_DIR") or str(Path(app.instance_path) / "search")
         segmenter = default_segmenter(cache_file=Path(app.instance_path) / "jieba.cache")
-        index = search.SearchIndex(path, segmenter=segmenter.initialize())
+        index = search.open_index(backend, path=path, dsn=dsn,
+                                  segmenter=segmenter.initialize())
         app.extensions["search_index"] = index
     return index
 
@@ -134,13 +150,39 @@ def _needs(ids: Iterable[int] | None = None) -> Iterator[Need]:
 # -- keeping the index in step ------------------------------------------------------------------
 
 
-@contextmanager
-def _drain_lock(index: search.SearchIndex, timeout: float) -> Iterator[bool]:
+def _drain_lock(index, timeout: float):
     """One drainer per index at a time, from reading the queue to marking it done.
 
     Without it, a drainer that read an object before another drainer indexed a newer version
-    could write the old document last and leave, say, a now-private need searchable.
+    could write the old document last and leave, say, a now-private need searchable. Yields
+    whether the lock was taken within ``timeout``; the drain then reads what was committed
+    before.
     """
+    if isinstance(index, search.PostgresSearchIndex):
+        return _database_drain_lock(timeout)
+    return _file_drain_lock(index, timeout)
+
+
+@contextmanager
+def _database_drain_lock(timeout: float) -> Iterator[bool]:
+    """Across hosts: a transaction-level advisory lock in the app's database, released by the
+    commit that marks the changes indexed (or by the rollback at the end)."""
+    db.session.commit()  # end the request's transaction: the lock belongs to the next one
+    deadline = time.monotonic() + timeout
+    try:
+        while not db.session.scalar(select(func.pg_try_advisory_xact_lock(DRAIN_LOCK_KEY))):
+            if time.monotonic() > deadline:
+                yield False
+                return
+            time.sleep(0.02)
+        yield True  # read committed: each statement from here sees every earlier commit
+    finally:
+        db.session.rollback()  # releases the lock unless the drain's commit already did
+
+
+@contextmanager
+def _file_drain_lock(index: search.SearchIndex, timeout: float) -> Iterator[bool]:
+    """On one host: an ``flock`` beside the Whoosh index."""
     fd = os.open(index.path / ".drain.lock", os.O_CREAT | os.O_RDWR, 0o600)
     deadline = time.monotonic() + timeout
     try:
@@ -154,6 +196,7 @@ def _drain_lock(index: search.SearchIndex, timeout: float) -> Iterator[bool]:
                     return
                 time.sleep(0.02)
         try:
+            db.session.commit()  # read what was committed before the lock was ours
             yield True
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -171,11 +214,10 @@ def drain(limit: int = DRAIN_BATCH, timeout: float | None = None) -> int:
     with _drain_lock(index, DRAIN_LOCK_TIMEOUT if timeout is None else timeout) as locked:
         if not locked:
             return 0
-        db.session.commit()  # read what was committed before the lock was ours
         return _drain_locked(index, limit)
 
 
-def _drain_locked(index: search.SearchIndex, limit: int) -> int:
+def _drain_locked(index, limit: int) -> int:
     rows = db.session.execute(
         select(Change.id, Change.kind, Change.object_id)
         .where(Change.indexed_at.is_(None)).order_by(Change.id).limit(limit)

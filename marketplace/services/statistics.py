@@ -17,8 +17,21 @@ from statistics import median
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import (
+    and_,
+    case,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    null,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.selectable import CTE, Subquery
 
 from ..extensions import db
 from ..models import (
@@ -49,6 +62,7 @@ from .subsidies import balances
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 TOP_UNMET = 10
+STEPS = ("requested", "quoted", "ordered")  # of a need, after it was posted
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,13 @@ class Scope:
     category: str = ""
     level: str = ""
     region_ids: frozenset[int] = field(default=frozenset(), compare=False)
+    every_region: bool = field(default=False, compare=False)  # region_ids are all there are
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether the scope leaves out some needs (a region below all others, or a filter)."""
+        return bool(not self.every_region or self.start or self.end or self.industry
+                    or self.cluster or self.category or self.level)
 
     def filters(self) -> list[tuple[str, str]]:
         """(label, value) pairs naming the scope, for headings and exported files."""
@@ -79,6 +100,7 @@ class Scope:
 def scope_for(actor: User, region_code: str = "", **filters) -> Scope:
     """The scope an official asked for: their own region, or a region below it (drill-down).
     A region outside theirs is not found; admins may look anywhere."""
+    _load_region_tree()
     if actor.is_gov:
         region = actor.region
         allowed = region_ids_governed(actor)
@@ -92,7 +114,19 @@ def scope_for(actor: User, region_code: str = "", **filters) -> Scope:
         if wanted is None or (allowed is not None and wanted.id not in allowed):
             raise NotFound()
         region = wanted
-    return Scope(region=region, region_ids=frozenset(region.subtree_ids()), **filters)
+    region_ids = frozenset(region.subtree_ids())
+    every_region = len(region_ids) == len(db.session.info["region_tree"])
+    return Scope(region=region, region_ids=region_ids, every_region=every_region, **filters)
+
+
+def _load_region_tree() -> None:
+    """Every region with its children, in two queries: walking the tree afterwards (subtree
+    ids, drill-down choices, the region comparison) then costs no query per region. The
+    session keeps them (its identity map alone holds objects only weakly) until it ends."""
+    tree = db.session.info.get("region_tree")
+    if not tree or inspect(tree[0]).expired:  # a commit expires them: load them afresh
+        db.session.info["region_tree"] = db.session.scalars(
+            select(Region).options(selectinload(Region.children))).all()
 
 
 # -- building blocks ----------------------------------------------------------------------------
@@ -104,8 +138,9 @@ def _start_of(day: date) -> datetime:
 
 def _scoped_needs(scope: Scope, *columns) -> Select:
     query = (select(*columns).select_from(Need)
-             .join(Enterprise, Enterprise.id == Need.enterprise_id)
-             .where(Enterprise.county_id.in_(scope.region_ids)))
+             .join(Enterprise, Enterprise.id == Need.enterprise_id))
+    if not scope.every_region:
+        query = query.where(Enterprise.county_id.in_(scope.region_ids))
     if scope.start:
         query = query.where(Need.created_at >= _start_of(scope.start))
     if scope.end:
@@ -121,32 +156,58 @@ def _scoped_needs(scope: Scope, *columns) -> Select:
     return query
 
 
-def _first_request():
-    return (select(DealRequest.need_id, func.min(DealRequest.created_at).label("at"))
-            .group_by(DealRequest.need_id).subquery("first_request"))
+def _firsts(need_ids: Select | None) -> Subquery:
+    """Per need (of ``need_ids``, or every need) with any deal: when its first request, first
+    quote and first live order came.
+
+    One pass over the deal tables (a union of their timestamps grouped once by need) instead
+    of one grouped subquery per step, each joined to every need.
+    """
+    def of_scope(query: Select, need_id) -> Select:
+        return query if need_ids is None else query.where(need_id.in_(need_ids))
+
+    events = union_all(
+        of_scope(select(DealRequest.need_id, DealRequest.created_at.label("at"),
+                        literal_column("1").label("step")), DealRequest.need_id),
+        of_scope(select(DealRequest.need_id, Quote.created_at, literal_column("2"))
+                 .join(Quote, Quote.request_id == DealRequest.id), DealRequest.need_id),
+        of_scope(select(Order.need_id, Order.created_at, literal_column("3"))
+                 .where(Order.status != OrderStatus.CANCELLED), Order.need_id),
+    ).subquery("events")
+    first = {step: func.min(case((events.c.step == n, events.c.at))).label(step)
+             for n, step in enumerate(STEPS, 1)}
+    return (select(events.c.need_id, *first.values())
+            .group_by(events.c.need_id).subquery("firsts"))
 
 
-def _first_quote():
-    return (select(DealRequest.need_id, func.min(Quote.created_at).label("at"))
-            .join(Quote, Quote.request_id == DealRequest.id)
-            .group_by(DealRequest.need_id).subquery("first_quote"))
-
-
-def _live_order():
-    return (select(Order.need_id, func.min(Order.created_at).label("at"))
-            .where(Order.status != OrderStatus.CANCELLED)
-            .group_by(Order.need_id).subquery("live_order"))
+def _facts(scope: Scope) -> CTE:
+    """The scoped needs, one row each, with what every figure below is counted from."""
+    needs = _scoped_needs(scope, Need.id, Need.created_at,
+                          (Need.status == NeedStatus.OPEN).label("open"),
+                          Need.category_code.label("category"),
+                          Enterprise.county_id.label("county"),
+                          _month_bucket(Need.created_at).label("month")).cte("scoped")
+    # Narrow the deal tables to the scope's needs first, unless the scope is everything.
+    firsts = _firsts(select(needs.c.id) if scope.narrowed else None)
+    return (select(needs, *(firsts.c[step] for step in STEPS))
+            .outerjoin(firsts, firsts.c.need_id == needs.c.id).cte("facts"))
 
 
 def _postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _month(column) -> ColumnElement:
-    """``YYYY-MM`` of a timestamp, in China Standard Time."""
+def _month_bucket(column) -> ColumnElement:
+    """The month of a timestamp in China Standard Time, as something to group by (PostgreSQL:
+    the month's first moment, formatted only once per group by :func:`_month_label`)."""
     if _postgres():
-        return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
+        return func.date_trunc("month", func.timezone("Asia/Shanghai", column))
     return func.strftime("%Y-%m", column, "+8 hours")
+
+
+def _month_label(bucket) -> ColumnElement:
+    """``YYYY-MM`` of a :func:`_month_bucket`."""
+    return func.to_char(bucket, "YYYY-MM") if _postgres() else bucket
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -175,34 +236,91 @@ class Funnel:
         return _ratio(self.converted, self.posted)
 
 
-def funnel(scope: Scope) -> Funnel:
-    request, quote, order = _first_request(), _first_quote(), _live_order()
-    counts = db.session.execute(
-        _scoped_needs(scope, func.count(Need.id), func.count(request.c.at),
-                      func.count(order.c.at),
-                      func.count(case((and_(Need.status == NeedStatus.OPEN,
-                                            request.c.at.is_(None)), Need.id))))
-        .outerjoin(request, request.c.need_id == Need.id)
-        .outerjoin(order, order.c.need_id == Need.id)).one()
-    return Funnel(*(int(n or 0) for n in counts),
-                  median_hours_to_request=_median_hours(scope, request),
-                  median_hours_to_quote=_median_hours(scope, quote),
-                  median_hours_to_order=_median_hours(scope, order))
+# GROUPING() of (month, category, county): which breakdown a row of need_counts belongs to.
+GROUPING_SETS = {3: "month", 5: "category", 6: "county", 7: "total"}
 
 
-def _median_hours(scope: Scope, first) -> float | None:
-    """Median hours from posting to ``first`` (a subquery of need_id, at) over the needs that
-    got there."""
+@dataclass(frozen=True)
+class NeedCounts:
+    """Everything counted over the scoped needs, from one statement (see :func:`need_counts`).
+
+    ``groups[breakdown][key]`` is (posted, matched, converted) per month, category and county;
+    ``unmet[category]`` is (open needs without a live order, how many of them were requested).
+    """
+
+    total: tuple[int, int, int, int]  # posted, matched, converted, open and unmatched
+    medians: tuple[float | None, float | None, float | None]  # hours to each of STEPS
+    groups: dict[str, dict[str, tuple[int, int, int]]]
+    unmet: dict[str, tuple[int, int]]
+
+
+def _counted(f) -> list:
+    """posted, matched, converted, open and unmatched, unmet, unmet but requested."""
+    unmet = and_(f.open, f.ordered.is_(None))
+    return [func.count(), func.count(f.requested), func.count(f.ordered),
+            func.count(case((and_(f.open, f.requested.is_(None)), 1))),
+            func.count(case((unmet, 1))), func.count(case((unmet, f.requested)))]
+
+
+def _breakdowns(facts: CTE):
+    """The counts per month, per category, per county and in total, in one statement:
+    PostgreSQL groups the rows once by ``GROUPING SETS`` (its medians are computed once, as
+    uncorrelated scalar subqueries); SQLite, without grouping sets, unions four GROUP BYs."""
+    f = facts.c
+    keys = (_month_label(f.month), f.category, f.county)
     if _postgres():
-        seconds = func.extract("epoch", first.c.at - Need.created_at)
-        value = db.session.scalar(
-            _scoped_needs(scope, func.percentile_cont(0.5).within_group(seconds))
-            .join(first, first.c.need_id == Need.id))
-        return float(value) / 3600 if value is not None else None
-    rows = db.session.execute(_scoped_needs(scope, Need.created_at, first.c.at)
-                              .join(first, first.c.need_id == Need.id)).all()
-    hours = [(_aware(at) - _aware(posted)).total_seconds() / 3600 for posted, at in rows]
-    return median(hours) if hours else None
+        medians = [select(func.percentile_cont(0.5).within_group(f[step] - f.created_at))
+                   .where(f[step].is_not(None)).scalar_subquery() for step in STEPS]
+        return (select(func.grouping(f.month, f.category, f.county), *keys, *_counted(f),
+                       *medians)
+                .group_by(func.grouping_sets(f.month, f.category, f.county, tuple_())))
+    branches = []
+    for mask, grouped in ((3, f.month), (5, f.category), (6, f.county), (7, None)):
+        shown = [key if (mask >> (2 - i)) & 1 == 0 else null() for i, key in enumerate(keys)]
+        branch = select(literal_column(str(mask)), *shown, *_counted(f),
+                        *(null() for _step in STEPS)).select_from(facts)
+        branches.append(branch.group_by(grouped) if grouped is not None else branch)
+    return union_all(*branches)
+
+
+def need_counts(scope: Scope) -> NeedCounts:
+    """The funnel, its medians and its breakdowns with one pass over the scoped needs: the
+    rows of :func:`_facts` are built once and grouped by :func:`_breakdowns`."""
+    facts = _facts(scope)
+    groups: dict[str, dict[str, tuple[int, int, int]]] = {"month": {}, "category": {},
+                                                          "county": {}}
+    unmet, total, medians = {}, (0, 0, 0, 0), (None, None, None)
+    for mask, month, category, county, *numbers in db.session.execute(_breakdowns(facts)):
+        posted, matched, converted, open_unmatched, unmet_posted, unmet_matched = (
+            int(n or 0) for n in numbers[:6])
+        breakdown = GROUPING_SETS[int(mask)]
+        if breakdown == "total":
+            total = (posted, matched, converted, open_unmatched)
+            medians = tuple(v.total_seconds() / 3600 if v is not None else None
+                            for v in numbers[6:])
+        else:
+            key = {"month": month, "category": category, "county": county}[breakdown]
+            groups[breakdown][str(key)] = (posted, matched, converted)
+        if breakdown == "category" and unmet_posted:
+            unmet[category] = (unmet_posted, unmet_matched)
+    if not _postgres():
+        medians = _python_medians(facts)
+    return NeedCounts(total, medians, groups, unmet)
+
+
+def _python_medians(facts: CTE) -> tuple[float | None, ...]:
+    rows = db.session.execute(select(facts.c.created_at, *(facts.c[s] for s in STEPS))).all()
+    medians = []
+    for i in range(1, len(STEPS) + 1):
+        hours = [(_aware(row[i]) - _aware(row[0])).total_seconds() / 3600
+                 for row in rows if row[i] is not None]
+        medians.append(median(hours) if hours else None)
+    return tuple(medians)
+
+
+def funnel(scope: Scope, counts: NeedCounts | None = None) -> Funnel:
+    counts = counts or need_counts(scope)
+    return Funnel(*counts.total, *counts.medians)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -231,61 +349,48 @@ class Row:
         return _ratio(self.converted, self.posted)
 
 
-def _grouped(scope: Scope, key, extra_join=None) -> list[tuple[str, int, int, int]]:
-    request, order = _first_request(), _live_order()
-    query = (_scoped_needs(scope, key.label("key"), func.count(Need.id),
-                           func.count(request.c.at), func.count(order.c.at))
-             .outerjoin(request, request.c.need_id == Need.id)
-             .outerjoin(order, order.c.need_id == Need.id))
-    if extra_join is not None:
-        query = extra_join(query)
-    return [(k, int(p), int(m), int(c))
-            for k, p, m, c in db.session.execute(query.group_by(key).order_by(key))]
+def _category_labels() -> dict[str, str]:
+    return {c.code: c.label for c in db.session.scalars(select(Category))}
 
 
-def monthly(scope: Scope) -> list[Row]:
+def monthly(scope: Scope, counts: NeedCounts | None = None) -> list[Row]:
     """Needs posted per month (and how many of them were matched and converted)."""
-    return [Row(k, k, p, m, c) for k, p, m, c in _grouped(scope, _month(Need.created_at))]
+    counts = counts or need_counts(scope)
+    return [Row(k, k, *counts.groups["month"][k]) for k in sorted(counts.groups["month"])]
 
 
-def by_category(scope: Scope) -> list[Row]:
-    labels = {c.code: c.label for c in db.session.scalars(select(Category))}
-    rows = [Row(k, labels.get(k, k), p, m, c) for k, p, m, c in
-            _grouped(scope, Need.category_code)]
+def by_category(scope: Scope, counts: NeedCounts | None = None) -> list[Row]:
+    counts, labels = counts or need_counts(scope), _category_labels()
+    rows = [Row(k, labels.get(k, k), *n) for k, n in counts.groups["category"].items()]
     return sorted(rows, key=lambda r: (-r.posted, r.key))
 
 
-def by_region(scope: Scope) -> list[Row]:
+def by_region(scope: Scope, counts: NeedCounts | None = None) -> list[Row]:
     """The regions directly below the scope's region (cities of a province, counties of a
     city), each with everything below it; a county compares nothing."""
     children = list(scope.region.children)
     if not children:
         return []
+    counts = counts or need_counts(scope)
     county_to_child = {}
     for child in children:
         for county_id in child.subtree_ids():
             county_to_child[county_id] = child
     totals = defaultdict(lambda: [0, 0, 0])
-    for county_id, posted, matched, converted in _grouped(scope, Enterprise.county_id):
+    for county_id, found in counts.groups["county"].items():
         child = county_to_child.get(int(county_id))
         if child is not None:
-            for i, n in enumerate((posted, matched, converted)):
+            for i, n in enumerate(found):
                 totals[child.id][i] += n
     return [Row(child.code, child.label, *totals[child.id]) for child in children]
 
 
-def unmet_categories(scope: Scope, limit: int = TOP_UNMET) -> list[Row]:
+def unmet_categories(scope: Scope, limit: int = TOP_UNMET,
+                     counts: NeedCounts | None = None) -> list[Row]:
     """Categories with the most open needs that have no order yet (matched = requested)."""
-    request, order = _first_request(), _live_order()
-    labels = {c.code: c.label for c in db.session.scalars(select(Category))}
-    rows = db.session.execute(
-        _scoped_needs(scope, Need.category_code, func.count(Need.id), func.count(request.c.at))
-        .outerjoin(request, request.c.need_id == Need.id)
-        .outerjoin(order, order.c.need_id == Need.id)
-        .where(Need.status == NeedStatus.OPEN, order.c.at.is_(None))
-        .group_by(Need.category_code)
-        .order_by(func.count(Need.id).desc(), Need.category_code).limit(limit))
-    return [Row(k, labels.get(k, k), int(p), int(m), 0) for k, p, m in rows]
+    counts, labels = counts or need_counts(scope), _category_labels()
+    found = sorted(counts.unmet.items(), key=lambda item: (-item[1][0], item[0]))
+    return [Row(k, labels.get(k, k), posted, matched, 0) for k, (posted, matched) in found[:limit]]
 
 
 # -- supply, chains, subsidies ------------------------------------------------------------------
@@ -412,8 +517,10 @@ class Dashboard:
 
 
 def dashboard(scope: Scope) -> Dashboard:
-    return Dashboard(scope, funnel(scope), supply(scope), monthly(scope), by_category(scope),
-                     by_region(scope), unmet_categories(scope), chains(scope),
+    counts = need_counts(scope)
+    return Dashboard(scope, funnel(scope, counts), supply(scope), monthly(scope, counts),
+                     by_category(scope, counts), by_region(scope, counts),
+                     unmet_categories(scope, counts=counts), chains(scope),
                      subsidy_programs(scope), subsidies_by_size(scope))
 
 

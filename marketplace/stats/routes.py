@@ -9,7 +9,7 @@ from flask_login import current_user
 from .. import exports, refchoices
 from ..models import Role
 from ..models._base import utcnow
-from ..services import statistics
+from ..services import ranking, statistics
 from ..services.deals import today
 from ..services.regions import region_choices
 from ..templating import url_with
@@ -87,4 +87,8 @@ def report():
     data = statistics.dashboard(scope)
     return render_template("stats/report.html", form=form, year=year, data=data,
                            tables=tables.build(data), charts=tables.charts(data),
-                           extras=statistics.report_extras(scope), now=utcnow())
+                           extras=statistics.report_extras(scope), now=utcnow(),
+                           ranked=[r for r in ranking.rank_providers(
+                               current_user, ranking.RankingFilters(
+                                   region_code=scope.region.code)).rows
+                               if r.position is not None][:10])

@@ -85,13 +85,18 @@ def backend(request) -> str:
 
 
 @pytest.fixture
+def postgres_store(postgres_dsn) -> Store:
+    """The PostgreSQL store, emptied."""
+    store = Store("postgresql", postgres_dsn)
+    store.sql("TRUNCATE " + ", ".join(TABLES))
+    return store
+
+
+@pytest.fixture
 def store(request, backend, tmp_path) -> Store:
     if backend == "whoosh":
         return Store("whoosh", str(tmp_path / "search"))
-    dsn = request.getfixturevalue("postgres_dsn")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(TABLES))
-    return Store("postgresql", dsn)
+    return request.getfixturevalue("postgres_store")
 
 
 @pytest.fixture

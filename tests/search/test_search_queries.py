@@ -228,3 +228,21 @@ def test_suggestions_reveal_nothing_about_hidden_documents(index, package):
     public = SearchQuery("package", "mesz", principals={"public"})
     assert index.search(public).total == 0
     assert index.search(public).suggestion == "mes"
+
+
+def test_a_phrase_never_spans_the_title_and_the_text(index, package, find):
+    index.apply(upserts=[package(1, "设备联网", "监测平台")])
+    assert ids(find('"联网监测"')) == []
+    assert ids(find("联网 监测")) == [1]
+
+
+def test_hits_carry_the_record_as_indexed(index, package, find):
+    from datetime import UTC, datetime
+
+    doc = package(1, "视觉检测", "缺陷", category="quality", scenario_levels=("line", "cell"),
+                  regions_served=("320102",), price_fen=0, provider_id=3,
+                  provider_name="某公司", subsidy_available=True,
+                  created=datetime(2025, 3, 1, 8, 30, tzinfo=UTC),
+                  published=datetime(2025, 3, 2, 9, 0, 0, 123000))
+    index.apply(upserts=[doc])
+    assert find("视觉").hits[0].record == doc
