@@ -91,6 +91,7 @@ def configure_blueprints(app: Flask) -> None:
     from .cases.routes import bp as cases_bp
     from .deals.routes import bp as deals_bp
     from .diagnosis.routes import bp as diagnosis_bp
+    from .events.routes import bp as events_bp
     from .find.routes import bp as find_bp
     from .imports.routes import bp as imports_bp
     from .main.routes import bp as main_bp
@@ -118,6 +119,7 @@ def configure_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)
     app.register_blueprint(ranking_bp, url_prefix="/ranking")
     app.register_blueprint(stats_bp, url_prefix="/stats")
+    app.register_blueprint(events_bp, url_prefix="/events")
 
 
 def configure_request_hooks(app: Flask) -> None:

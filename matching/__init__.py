@@ -12,6 +12,7 @@ Public API::
     matcher.similar_packages(package_or_id, N=10)                           # package page
     matcher.upsert_packages([...]); matcher.remove_packages([...])          # no refit
     matcher.save(directory); Matcher.load(directory); read_fingerprint(directory)
+    schedule_meetings(candidates, slots, tables, max_per_sme)                # 供需对接活动
 
 Errors: :class:`matching.io.DataError` (bad input files), :class:`matching.learn.
 InsufficientFeedback` (too little feedback to retrain), ``KeyError`` (unknown id) and
@@ -27,9 +28,12 @@ from .records import (
     Reason,
     Recommendation,
 )
+from .schedule import Assignment, Candidate, schedule_meetings, schedule_problems
 from .text import Segmenter, default_segmenter, normalize, words
 
 __all__ = [
+    "Assignment",
+    "Candidate",
     "DEFAULT_WEIGHTS",
     "FEATURE_NAMES",
     "EnterpriseRecord",
@@ -44,5 +48,7 @@ __all__ = [
     "fingerprint",
     "normalize",
     "read_fingerprint",
+    "schedule_meetings",
+    "schedule_problems",
     "words",
 ]

@@ -31,7 +31,8 @@ from marketplace.models import (
 )
 from marketplace.services import search as search_service
 from marketplace.services import tokens
-from tests.conftest import PASSWORD, AuthActions, test_config
+from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import test_config as config_for
 from tests.test_fuzz_forms import CONTROL, MIXED_SCRIPT, ODD, assert_whole_records, snapshot
 
 DESCRIPTION = "车间二十台注塑机想联网，实时看到开机率和停机原因，并按班组统计。"
@@ -231,9 +232,13 @@ def test_token_use_is_recorded(app, make_user):
 @pytest.fixture
 def csrf_app(app):
     """The app with CSRF protection on, as in production (the suite's app switches it off)."""
-    return create_app({**test_config(app.config["SQLALCHEMY_DATABASE_URI"]),
+    made = create_app({**config_for(app.config["SQLALCHEMY_DATABASE_URI"]),
                        "WTF_CSRF_ENABLED": True, "SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"],
                        "MATCHING_DIR": app.config["MATCHING_DIR"]})
+    yield made
+    with made.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _cookie_client(app, user_id: int):
@@ -795,7 +800,7 @@ JSON_SCALARS = st.one_of(
 JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=10), inner, max_size=3)),
     max_leaves=6)
-FUZZ = settings(max_examples=30, deadline=None,
+FUZZ = settings(max_examples=20, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 WRITES = [  # (role, path, a valid body)

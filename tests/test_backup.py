@@ -2,6 +2,7 @@
 (data written, backed up, changed and deleted, restored: the data is back)."""
 
 import os
+import shutil
 import stat
 
 import pytest
@@ -9,6 +10,14 @@ import pytest
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Need, Package, User
 from marketplace.services.backup import BackupFailed, create_backup, restore_backup
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def postgresql_client_programs(database_url):
+    if database_url.startswith("postgresql") and not (shutil.which("pg_dump")
+                                                      and shutil.which("pg_restore")):
+        pytest.skip("PostgreSQL backups need pg_dump and pg_restore (Debian: postgresql-client)")
 
 
 def _titles(app) -> set[str]:
@@ -52,8 +61,6 @@ def test_round_trip(app, runner, make_user, make_need, make_package, tmp_path):
     client = app.test_client()
     with app.app_context():
         email = db.session.get(User, sme.id).email
-    from tests.conftest import PASSWORD
-
     assert client.post("/auth/login", data={"email": email, "password": PASSWORD}) \
         .status_code == 302
     assert "备份前的" in client.get("/search/?q=设备联网").get_data(as_text=True)

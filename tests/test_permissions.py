@@ -178,6 +178,43 @@ TABLE = [
      row(302, 409, 404, 409, 404, 403, 404, 403, 403)),
     ("cases.feature", "POST", "/cases/{case}/feature",
      row(302, 403, 403, 403, 403, 409, 404, 409, 409)),
+    # matchmaking events of the SME's county: {event} open for registration (the SME and the
+    # provider registered, one proposed meeting), {draft_event}, {finished_event} (one meeting)
+    ("events.index", "GET", "/events/", LOGGED_IN_200),
+    ("events.index", "GET", "/events/?region_code=320505&cluster_code=high_end_equipment&past=y",
+     LOGGED_IN_200),
+    ("events.create", "GET", "/events/new", GOV_ONLY),
+    ("events.detail", "GET", "/events/{event}", LOGGED_IN_200),
+    ("events.detail", "GET", "/events/{draft_event}",
+     row(302, 404, 404, 404, 404, 200, 404, 200, 200)),
+    ("events.detail", "GET", "/events/{finished_event}", LOGGED_IN_200),
+    ("events.edit", "GET", "/events/{event}/edit",
+     row(302, 403, 403, 403, 403, 200, 403, 200, 403)),
+    ("events.edit", "GET", "/events/{draft_event}/edit",
+     row(302, 403, 403, 403, 403, 200, 404, 200, 403)),
+    # an open event cannot be finished yet: its managers reach the state check (409)
+    ("events.change_status", "POST", "/events/{event}/finish",
+     row(302, 403, 403, 403, 403, 409, 403, 409, 403)),
+    ("events.cancel", "POST", "/events/{event}/cancel",
+     row(302, 403, 403, 403, 403, 400, 403, 400, 403)),
+    ("events.registrations", "GET", "/events/{event}/registrations",
+     row(302, 403, 403, 403, 403, 200, 403, 200, 200)),
+    ("events.schedule", "GET", "/events/{event}/schedule",
+     row(302, 403, 403, 403, 403, 200, 403, 200, 200)),
+    ("events.schedule_step", "POST", "/events/{finished_event}/schedule/publish",
+     row(302, 403, 403, 403, 403, 409, 403, 409, 403)),
+    ("events.add_meeting", "POST", "/events/{event}/meetings",
+     row(302, 403, 403, 403, 403, 400, 403, 400, 403)),
+    # an unpublished proposal is the organisers' alone
+    ("events.move_meeting", "POST", "/events/meetings/{meeting}/move",
+     row(302, 403, 403, 403, 403, 400, 404, 400, 403)),
+    ("events.remove_meeting", "POST", "/events/meetings/{finished_meeting}/remove",
+     row(302, 403, 403, 403, 403, 409, 404, 409, 403)),
+    # the SME and the provider registered already (409); the other SME and provider may
+    ("events.registration", "POST", "/events/{event}/register",
+     row(302, 409, 302, 409, 302, 403, 403, 403, 403)),
+    ("events.outcome", "POST", "/events/meetings/{finished_meeting}/outcome",
+     row(302, 400, 404, 400, 404, 403, 403, 403, 403)),
     ("admin.providers", "GET", "/admin/providers", ADMIN_ONLY),
     ("admin.verify_provider", "POST", "/admin/providers/{unverified_provider}/verify", ADMIN_ACTS),
     ("admin.set_standing", "POST", "/admin/providers/{provider}/standing/preferred", ADMIN_ACTS),
@@ -288,6 +325,7 @@ def world(app, make_user, make_provider, make_need, make_package):
         ids["case"] = typical_case(order)
         ids["import_batch"] = import_batch(users["gov_county"].id)
         ids["token"] = api_token(users["sme"].id)
+        ids.update(matchmaking_events(users, enterprise, provider))
     return users, ids
 
 
@@ -366,6 +404,37 @@ def import_batch(official_id: int) -> int:
     db.session.add(batch)
     db.session.commit()
     return batch.id
+
+
+def matchmaking_events(users: dict, enterprise: int, provider: int) -> dict:
+    """Events of the SME's county: open for registration and finished, each with the SME and
+    the provider registered and meeting once; and a draft."""
+    from datetime import UTC, datetime, timedelta
+
+    from marketplace.models import EventMeeting, EventRegistration, MatchEvent
+
+    county = db.session.scalar(select(Region).where(Region.code == "320505"))
+    soon = datetime.now(UTC) + timedelta(days=7)
+    made = {}
+    for name, status, start in (("event", "open", soon), ("draft_event", "draft", soon),
+                                ("finished_event", "finished", soon - timedelta(days=30))):
+        event = MatchEvent(region_id=county.id, created_by_id=users["gov_county"].id,
+                           title=f"对接会{name}", mode="onsite", place="会议中心",
+                           starts_at=start, slot_minutes=20, slot_count=3, table_count=2,
+                           meetings_per_sme=2, sme_capacity=10, provider_capacity=10,
+                           registration_deadline=start - timedelta(days=2), status=status)
+        if status != "draft":
+            event.registrations = [EventRegistration(enterprise_id=enterprise),
+                                   EventRegistration(provider_id=provider)]
+            event.meetings = [EventMeeting(slot_index=0, table_index=0,
+                                           enterprise_id=enterprise, provider_id=provider)]
+        db.session.add(event)
+        db.session.flush()
+        made[name] = event.id
+        if event.meetings:
+            made[name.replace("event", "meeting")] = event.meetings[0].id
+    db.session.commit()
+    return made
 
 
 def _order(expected: dict) -> list[str]:

@@ -222,16 +222,23 @@ def test_the_migration_creates_the_tables_the_library_expects(app, postgres_only
             conn.execute("DROP SCHEMA search_ddl_check CASCADE")
 
 
-def test_another_host_sees_a_write_at_once(app, client, provider_user, postgres_only):
+def test_another_host_sees_a_write_at_once(app, client, auth, provider_user, postgres_only):
     """Two app servers (own processes' state, one database): a package published through one
     is found through the other, and the other's edit is found through the first."""
     other_host = create_app({**app_config(app.config["SQLALCHEMY_DATABASE_URI"]),
                              "SEARCH_BACKEND": "postgresql",
                              "SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"] + "-other"})
-    location = client.post("/packages/new", data=_package_form()).headers["Location"]
-    client.post(location + "/publish")
-    assert "视觉缺陷检测一体机" in _search(other_host.test_client(), q="缺陷检测")
-    with other_host.app_context():
-        assert search_service.get_index() is not None
-        assert search_service.get_index().count("package") == 1
-        other_host.extensions.pop("search_index").close()
+    try:
+        location = client.post("/packages/new", data=_package_form()).headers["Location"]
+        client.post(location + "/publish")
+        assert "视觉缺陷检测一体机" in _search(other_host.test_client(), q="缺陷检测")
+        other = other_host.test_client()
+        other.post("/auth/login", data={"email": auth.email_of(provider_user),
+                                        "password": "correct-horse-42"})
+        other.post(location + "/edit", data=_package_form(title="注塑件尺寸在线测量"))
+        assert "注塑件尺寸在线测量" in _search(client, q="尺寸测量")
+        assert "视觉缺陷检测一体机" not in _search(client, q="缺陷检测")
+    finally:
+        with other_host.app_context():
+            other_host.extensions.pop("search_index").close()
+            db.engine.dispose()

@@ -16,11 +16,32 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint
+from werkzeug.routing import BaseConverter
 
 from .auth import authenticate
 from .errors import init_errors
 
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(BaseConverter):
+    """``<api_id:name>``: digits, as an int; past a database integer it is 0, which names nothing
+    (a 404 from the view). The app's ``int`` converter refuses such ids while matching, and
+    Werkzeug then stops looking, so the request would miss this blueprint (and its JSON 404)."""
+
+    regex = r"[0-9]{1,30}"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ID else 0
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
 bp = Blueprint("api", __name__)
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("api_id", IdConverter))
 bp.before_request(authenticate)
 init_errors(bp)
 

@@ -16,11 +16,11 @@ from ..models import DealRequest, Order, OrderStatus, RequestStatus, Role
 from ..services import deals, needs, packages, subsidies
 from ..services.errors import NotFound
 from ..services.txn import KEY_PATTERN, run_once
-from . import operation, route, serialize
+from . import MAX_ID, operation, route, serialize
 from .auth import require_role, require_user
 from .errors import ApiError
 from .inputs import PAGE_FIELDS, Field, read_body, read_query
-from .routes import MAX_ID, created, page_of
+from .routes import created, page_of
 from .serialize import respond
 
 REQUEST_QUERY = (Field("status", enum=RequestStatus.ALL), *PAGE_FIELDS)
@@ -81,7 +81,7 @@ def list_requests():
     return respond(page_of(query, DealRequest, args, lambda d: _show_request(d, user)))
 
 
-@route("/deals/requests/<int:request_id>")
+@route("/deals/requests/<api_id:request_id>")
 @operation("deals", "Get a request with its quote", response="DealRequest", errors=(401, 404),
            description="The enterprise also sees `subsidy_offer`: the best subsidy it would get "
                        "if it accepted the quote today.")
@@ -103,7 +103,7 @@ def create_request():
     return created(_show_request(deal, user), url_for(".get_request", request_id=deal.id))
 
 
-@route("/deals/requests/<int:request_id>/quote", methods=["POST"])
+@route("/deals/requests/<api_id:request_id>/quote", methods=["POST"])
 @operation("deals", "Quote, or revise the quote", response="DealRequest", body=QUOTE,
            errors=(400, 401, 403, 404, 409, 415, 422))
 def quote(request_id: int):
@@ -116,7 +116,7 @@ def quote(request_id: int):
     return respond(_show_request(deal, user))
 
 
-@route("/deals/requests/<int:request_id>/decline", methods=["POST"])
+@route("/deals/requests/<api_id:request_id>/decline", methods=["POST"])
 @operation("deals", "Decline a request", response="DealRequest", body=REASON,
            errors=(400, 401, 403, 404, 409, 415, 422))
 def decline(request_id: int):
@@ -127,7 +127,7 @@ def decline(request_id: int):
     return respond(_show_request(deal, user))
 
 
-@route("/deals/requests/<int:request_id>/withdraw", methods=["POST"])
+@route("/deals/requests/<api_id:request_id>/withdraw", methods=["POST"])
 @operation("deals", "Withdraw your request", response="DealRequest",
            errors=(401, 403, 404, 409))
 def withdraw(request_id: int):
@@ -138,7 +138,7 @@ def withdraw(request_id: int):
     return respond(_show_request(deal, user))
 
 
-@route("/deals/requests/<int:request_id>/accept", methods=["POST"])
+@route("/deals/requests/<api_id:request_id>/accept", methods=["POST"])
 @operation("deals", "Accept the quote: place the order", ok=201, response="Order", body=ACCEPT,
            headers=(IDEMPOTENCY_HEADER,), errors=(400, 401, 403, 404, 409, 415, 422),
            description="Reserves the best subsidy. With an `Idempotency-Key` header (8–64 of "
@@ -177,14 +177,14 @@ def list_orders():
     return respond(page_of(query, Order, args, _show_order))
 
 
-@route("/deals/orders/<int:order_id>")
+@route("/deals/orders/<api_id:order_id>")
 @operation("deals", "Get an order", response="Order", errors=(401, 404))
 def get_order(order_id: int):
     user = require_user()
     return respond(_show_order(deals.get_order(user, order_id)))
 
 
-@route("/deals/orders/<int:order_id>/deliver", methods=["POST"])
+@route("/deals/orders/<api_id:order_id>/deliver", methods=["POST"])
 @operation("deals", "Mark delivered (the provider)", response="Order",
            errors=(401, 403, 404, 409))
 def deliver(order_id: int):
@@ -195,7 +195,7 @@ def deliver(order_id: int):
     return respond(_show_order(order))
 
 
-@route("/deals/orders/<int:order_id>/accept", methods=["POST"])
+@route("/deals/orders/<api_id:order_id>/accept", methods=["POST"])
 @operation("deals", "Accept the delivery (the enterprise)", response="Order",
            errors=(401, 403, 404, 409))
 def accept_delivery(order_id: int):
@@ -206,7 +206,7 @@ def accept_delivery(order_id: int):
     return respond(_show_order(order))
 
 
-@route("/deals/orders/<int:order_id>/dispute", methods=["POST"])
+@route("/deals/orders/<api_id:order_id>/dispute", methods=["POST"])
 @operation("deals", "Dispute the delivery (the enterprise)", response="Order", body=REASON,
            errors=(400, 401, 403, 404, 409, 415, 422))
 def dispute(order_id: int):
@@ -217,7 +217,7 @@ def dispute(order_id: int):
     return respond(_show_order(order))
 
 
-@route("/deals/orders/<int:order_id>/cancel", methods=["POST"])
+@route("/deals/orders/<api_id:order_id>/cancel", methods=["POST"])
 @operation("deals", "Cancel the order (either party, before acceptance)", response="Order",
            body=REASON, errors=(400, 401, 403, 404, 409, 415, 422))
 def cancel(order_id: int):
@@ -228,7 +228,7 @@ def cancel(order_id: int):
     return respond(_show_order(order))
 
 
-@route("/deals/orders/<int:order_id>/review", methods=["POST"])
+@route("/deals/orders/<api_id:order_id>/review", methods=["POST"])
 @operation("deals", "Review the order after acceptance (the enterprise)", ok=201,
            response="Order", body=REVIEW, errors=(400, 401, 403, 404, 409, 415, 422))
 def review(order_id: int):
@@ -240,7 +240,7 @@ def review(order_id: int):
     return created(_show_order(order), url_for(".get_order", order_id=order.id))
 
 
-@route("/deals/orders/<int:order_id>/reply", methods=["POST"])
+@route("/deals/orders/<api_id:order_id>/reply", methods=["POST"])
 @operation("deals", "Reply to the review (the provider, once)", response="Order", body=REPLY,
            errors=(400, 401, 403, 404, 409, 415, 422))
 def reply(order_id: int):

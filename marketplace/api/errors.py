@@ -32,6 +32,7 @@ CODES = {
     422: ("validation_failed", _l("提交的内容有误，请查看各字段的说明。")),
     429: ("rate_limited", _l("请求过于频繁，请稍后再试。")),
     500: ("server_error", _l("服务器出错了。")),
+    503: ("unavailable", _l("服务暂时不可用，请稍后再试。")),
 }
 
 

@@ -69,10 +69,10 @@ class Field:
         if kind == "date":
             return {"type": "string", "format": "date"}
         schema: dict = {"type": kind}
-        if kind == "string":
+        if kind == "string" and self.enum:
+            schema["enum"] = list(self.enum)
+        elif kind == "string":
             schema["maxLength"] = self.max_length or 200
-            if self.enum:
-                schema["enum"] = list(self.enum)
         if kind == "integer":
             schema["minimum"] = self.minimum if self.minimum is not None else -MAX_INT
             schema["maximum"] = self.maximum if self.maximum is not None else MAX_INT

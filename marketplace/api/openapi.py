@@ -27,7 +27,7 @@ from .errors import CODES
 from .inputs import body_schema
 
 PREFIX = "/api/v1"
-_CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
+_CONVERTER = re.compile(r"<(?:(?P<conv>[a-z_]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
 STR = {"type": "string"}
 INT = {"type": "integer"}
@@ -190,7 +190,7 @@ Fields a body does not declare are ignored. Calls are rate limited per token (42
 
 
 def _path_and_params(rule: str) -> list[tuple[str, list[dict]]]:
-    """OpenAPI paths for a Flask rule: ``<int:x>`` becomes ``{x}``; an ``any(a, b)`` part
+    """OpenAPI paths for a Flask rule: ``<api_id:x>`` becomes ``{x}``; an ``any(a, b)`` part
     becomes one literal path per choice."""
     variants: list[tuple[str, list[dict]]] = [(rule[len(PREFIX):] or "/", [])]
     for match in _CONVERTER.finditer(rule):
@@ -200,7 +200,7 @@ def _path_and_params(rule: str) -> list[tuple[str, list[dict]]]:
             variants = [(path.replace(match.group(0), choice), params)
                         for path, params in variants for choice in choices]
             continue
-        schema = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1} if conv == "int" \
+        schema = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1} if conv == "api_id" \
             else {"type": "string"}
         param = {"name": name, "in": "path", "required": True, "schema": schema}
         variants = [(path.replace(match.group(0), "{" + name + "}"), [*params, param])
@@ -235,8 +235,9 @@ def _responses(doc: dict, has_body: bool, writes: bool) -> dict:
 def _operation(endpoint: str, method: str, doc: dict, path_params: list[dict],
                suffix: str) -> dict:
     writes = method != "get"
+    summary = f"{doc['summary']}: {suffix[1:]}" if suffix else doc["summary"]
     operation = {
-        "tags": [doc["tag"]], "summary": doc["summary"],
+        "tags": [doc["tag"]], "summary": summary,
         "operationId": endpoint.removeprefix("api.") + suffix,
         "parameters": [*path_params, *(_query_parameter(f) for f in doc["query"]),
                        *({"name": h, "in": "header", "required": False,

@@ -18,7 +18,7 @@ from ..services import matching, needs, packages, subsidies
 from ..services.deals import MAX_QUOTE_FEN, today
 from ..services.overview import gov_overview
 from ..services.search import run_search
-from . import operation, route, serialize
+from . import MAX_ID, operation, route, serialize
 from .auth import caller, require_role, require_user
 from .errors import ApiError
 from .inputs import (
@@ -32,7 +32,6 @@ from .inputs import (
 )
 from .serialize import respond
 
-MAX_ID = 2**31 - 1
 MAX_FEN = int(MAX_YUAN * 100)
 DEFAULT_LIMIT = 20
 
@@ -113,7 +112,7 @@ def list_packages():
     return respond(page_of(query, Package, args, lambda p: serialize.package(p, full=False)))
 
 
-@route("/packages/<int:package_id>")
+@route("/packages/<api_id:package_id>")
 @operation("packages", "Get a package", response="Package", public=True, errors=(404,))
 def get_package(package_id: int):
     found = packages.get_package(caller(), package_id)
@@ -124,7 +123,7 @@ SUBSIDY_QUERY = (Field("amount_fen", "integer", minimum=0, maximum=MAX_QUOTE_FEN
                        description="The order amount (default: the package's list price)."),)
 
 
-@route("/packages/<int:package_id>/subsidy")
+@route("/packages/<api_id:package_id>/subsidy")
 @operation("subsidies", "Subsidy quote for the caller's enterprise", response="SubsidyQuote",
            query=SUBSIDY_QUERY, errors=(400, 401, 403, 404),
            description="The single best program (从优、就高、不重复) and every program that would "
@@ -183,7 +182,7 @@ def list_needs():
                            lambda n: serialize.need(n, user)))
 
 
-@route("/needs/<int:need_id>")
+@route("/needs/<api_id:need_id>")
 @operation("needs", "Get a need", response="Need", errors=(401, 404))
 def get_need(need_id: int):
     user = require_user()
@@ -218,7 +217,7 @@ def create_need():
     return created(serialize.need(found, user), url_for(".get_need", need_id=found.id))
 
 
-@route("/needs/<int:need_id>", methods=["PATCH"])
+@route("/needs/<api_id:need_id>", methods=["PATCH"])
 @operation("needs", "Change a need", response="Need", body=NEED_FIELDS, partial=True,
            errors=(400, 401, 403, 404, 409, 415, 422),
            description="Fields left out keep their values; a closed need must be reopened "
@@ -234,7 +233,7 @@ def update_need(need_id: int):
     return respond(serialize.need(found, user))
 
 
-@route("/needs/<int:need_id>/<any(close, reopen):action>", methods=["POST"])
+@route("/needs/<api_id:need_id>/<any(close, reopen):action>", methods=["POST"])
 @operation("needs", "Close or reopen a need", response="Need", errors=(401, 403, 404, 409))
 def change_need_status(need_id: int, action: str):
     user = require_user()
@@ -244,7 +243,7 @@ def change_need_status(need_id: int, action: str):
     return respond(serialize.need(found, user))
 
 
-@route("/needs/<int:need_id>/recommendations")
+@route("/needs/<api_id:need_id>/recommendations")
 @operation("needs", "Packages recommended for your need, with reasons",
            response="Recommendations", errors=(401, 403, 404),
            description="Best first; empty unless the need is open. Only the enterprise that "

@@ -17,6 +17,14 @@ from .deals import (
     Review,
 )
 from .diagnosis import DiagnosisNeed, DiagnosisResult
+from .events import (
+    EventMeeting,
+    EventMode,
+    EventRegistration,
+    EventStatus,
+    MatchEvent,
+    Outcome,
+)
 from .imports import ImportBatch, ImportedEnterprise, ImportProblem, ProblemKind
 from .needs import Need, NeedStatus, Visibility
 from .packages import Deployment, Package, PackageCase, PackageStatus, PriceUnit
@@ -58,14 +66,20 @@ __all__ = [
     "Review",
     "Enterprise",
     "EntryKind",
+    "EventMeeting",
+    "EventMode",
+    "EventRegistration",
+    "EventStatus",
     "IdempotencyKey",
     "LedgerEntry",
+    "MatchEvent",
     "ImportBatch",
     "ImportedEnterprise",
     "ImportProblem",
     "Industry",
     "Need",
     "NeedStatus",
+    "Outcome",
     "Package",
     "PackageCase",
     "PackageStatus",

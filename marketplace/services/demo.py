@@ -38,6 +38,7 @@ from ..models import (
 from ..models._base import utcnow
 from .accounts import hash_password
 from .diagnosis import load_demo_diagnoses
+from .events import load_demo_events
 from .packages import public_packages
 from .profiles import classify_size
 
@@ -124,6 +125,7 @@ def load_demo(content) -> dict[str, str]:
     _demo_deals()
     load_demo_diagnoses()
     _demo_history()
+    load_demo_events()
     return logins
 
 

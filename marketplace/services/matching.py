@@ -20,6 +20,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 import matching
@@ -376,9 +377,15 @@ def record_impressions(need: Need, suggestions: list[Suggestion]) -> None:
     known = set(db.session.scalars(select(MatchFeedback.package_id).where(
         MatchFeedback.need_id == need.id, MatchFeedback.kind == FeedbackKind.IMPRESSION,
         MatchFeedback.package_id.in_(shown))))
-    for package_id in sorted(shown - known):
-        db.session.add(MatchFeedback(need_id=need.id, package_id=package_id,
-                                     kind=FeedbackKind.IMPRESSION))
+    new = [MatchFeedback(need_id=need.id, package_id=package_id, kind=FeedbackKind.IMPRESSION)
+           for package_id in sorted(shown - known)]
+    if not new:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(new)
+    except IntegrityError:  # the same page, viewed at the same moment in another worker
+        pass  # recorded them first; once per pair is all that is kept
 
 
 def retrain(min_events: int = 50):

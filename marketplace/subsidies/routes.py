@@ -206,8 +206,8 @@ def claim(claim_id: int):
 
 
 def _claim_page(claim, status: int = 200, **forms):
-    forms = {"approve_form": DecisionForm(), "reject_form": DecisionForm(),
-             "pay_form": PayForm(), **forms}
+    forms = {"approve_form": DecisionForm(prefix="approve"),
+             "reject_form": DecisionForm(prefix="reject"), "pay_form": PayForm(), **forms}
     entries = [e for e in subsidies.ledger_of(claim.program) if e.claim_id == claim.id]
     return render_template("subsidies/claim.html", claim=claim, entries=entries,
                            can_decide=current_user.governs(claim.program.region),
@@ -218,7 +218,7 @@ def _claim_page(claim, status: int = 200, **forms):
 @role_required(Role.GOV)
 def decide(claim_id: int, action: str):
     claim = subsidies.get_claim(current_user, claim_id)
-    form = PayForm() if action == "pay" else DecisionForm()
+    form = PayForm() if action == "pay" else DecisionForm(prefix=action)
     if not form.validate_on_submit():
         return _claim_page(claim, 400, **{f"{action}_form": form})
 

@@ -18,6 +18,21 @@
 
   function refName(ref) { return ref.split("/").pop(); }
 
+  // The descriptions' only markup: **bold** and `code`, turned into elements (never HTML).
+  function rich(tag, className, source) {
+    var node = el(tag, className);
+    String(source || "").split(/(\*\*[^*]+\*\*|`[^`]+`)/).forEach(function (part) {
+      if (/^\*\*[^*]+\*\*$/.test(part)) {
+        node.appendChild(el("strong", null, part.slice(2, -2)));
+      } else if (/^`[^`]+`$/.test(part)) {
+        node.appendChild(el("code", null, part.slice(1, -1)));
+      } else if (part) {
+        node.appendChild(document.createTextNode(part));
+      }
+    });
+    return node;
+  }
+
   function resolve(spec, item) {
     return item && item.$ref ? resolve(spec, lookup(spec, item.$ref)) : item;
   }
@@ -62,6 +77,8 @@
 
   function operation(spec, path, method, op) {
     var box = el("details", "api-op card mb-2");
+    box.id = op.operationId;
+    if (window.location.hash === "#" + op.operationId) { box.open = true; }
     var summary = el("summary", "card-header");
     summary.appendChild(el("span", "api-method badge text-bg-" + (METHOD_STYLE[method] || "secondary") + " me-2",
                            method.toUpperCase()));
@@ -72,13 +89,13 @@
     }
     box.appendChild(summary);
     var body = el("div", "card-body");
-    if (op.description) { body.appendChild(el("p", "api-description", op.description)); }
+    if (op.description) { body.appendChild(rich("p", "api-description", op.description)); }
     var params = op.parameters || [];
     if (params.length) {
       body.appendChild(el("h3", "h6", text.parameters));
       body.appendChild(table(["name", "in", "type", ""], params.map(function (p) {
         return [p.name, p["in"], typeOf(p.schema), (p.required ? text.required + " " : "") +
-                (p.schema && p.schema.description || "")];
+                (p.schema && p.schema.description || "").replace(/`/g, "")];
       })));
     }
     if (op.requestBody) {
@@ -88,7 +105,7 @@
       body.appendChild(table(["field", "type", ""], Object.keys(schema.properties).map(function (name) {
         var field = schema.properties[name];
         return [name, typeOf(field), (required.indexOf(name) >= 0 ? text.required + " " : "") +
-                (field.description || "")];
+                (field.description || "").replace(/`/g, "")];
       })));
     }
     body.appendChild(el("h3", "h6", text.responses));
@@ -103,7 +120,7 @@
 
   function render(spec) {
     root.textContent = "";
-    var intro = el("div", "api-description mb-3", spec.info.description);
+    var intro = rich("div", "api-description mb-3", spec.info.description);
     root.appendChild(intro);
     var byTag = {};
     Object.keys(spec.paths).forEach(function (path) {
@@ -136,7 +153,11 @@
       if (!response.ok) { throw new Error(String(response.status)); }
       return response.json();
     })
-    .then(render)
+    .then(function (spec) {
+      render(spec);
+      var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+      if (target) { target.scrollIntoView(); }
+    })
     .catch(function () {
       root.textContent = "";
       root.appendChild(el("div", "alert alert-danger", text.failed));
