@@ -33,6 +33,7 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = "zgsz"
+    API_RATE_LIMIT = "300 per minute;5000 per hour"  # per API token (or user, or address)
     RATELIMIT_SWALLOW_ERRORS = True  # the store down: log it, fall back to this process's memory
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"  # failed logins of one e-mail

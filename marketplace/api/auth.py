@@ -33,7 +33,6 @@ from .errors import ApiError
 
 log = logging.getLogger("marketplace.api")
 
-DEFAULT_RATE_LIMIT = "300 per minute;5000 per hour"
 CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
 
@@ -99,7 +98,7 @@ def _limit(key: str) -> None:
     limiter = current_app.extensions.get("marketplace_limiter")
     if limiter is None or not limiter.enabled:
         return
-    setting = current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    setting = current_app.config["API_RATE_LIMIT"]
     try:
         strategy = limiter.limiter
         for item in parse_many(setting):

@@ -4,7 +4,7 @@ The search library (:mod:`search._postgres`, plain psycopg) reads and writes the
 declared here so that the Alembic revision creates them and ``tests/test_schema.py`` checks
 them. Full-text search exists only on PostgreSQL: there ``tsv`` is a ``tsvector`` and the
 arrays ``text[]`` with GIN indexes; on SQLite the same tables exist (TEXT and JSON columns,
-no GIN indexes) and stay empty, because the backend refuses to run there.
+plain indexes) and stay empty, because the backend refuses to run there.
 
 Rebuilds write a new ``generation`` of a kind's rows beside the live one and switch
 ``search_generations.live`` in one transaction, so searches never see a half-built index.
@@ -39,13 +39,12 @@ class SearchDocument(db.Model):
     # Segmented words with their positions; title weight A, text weight B.
     tsv: Mapped[str] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
 
+    # GIN on PostgreSQL; ordinary (unused) indexes on SQLite, where Alembic would otherwise
+    # report them missing (it does not honour ``ddl_if``).
     __table_args__ = (
-        Index("ix_search_documents_tsv", "tsv", postgresql_using="gin").ddl_if(
-            dialect="postgresql"),
-        Index("ix_search_documents_acl", "acl", postgresql_using="gin").ddl_if(
-            dialect="postgresql"),
-        Index("ix_search_documents_codes", "codes", postgresql_using="gin").ddl_if(
-            dialect="postgresql"),
+        Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
+        Index("ix_search_documents_acl", "acl", postgresql_using="gin"),
+        Index("ix_search_documents_codes", "codes", postgresql_using="gin"),
     )
 
 

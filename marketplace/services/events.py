@@ -732,17 +732,18 @@ def _demo_parties(city: Region, home_id: int, seller_id: int):
 
 
 def _demo_register(event: MatchEvent, smes, providers) -> None:
+    at = min(now(), as_utc(event.registration_deadline) - timedelta(days=1))
     for enterprise in smes:
-        event.registrations.append(EventRegistration(enterprise_id=enterprise.id))
+        event.registrations.append(EventRegistration(enterprise_id=enterprise.id, created_at=at))
     for provider in providers:
-        event.registrations.append(EventRegistration(provider_id=provider.id))
+        event.registrations.append(EventRegistration(provider_id=provider.id, created_at=at))
     db.session.flush()
 
 
 def _demo_finished_event(official: User, city: Region, sme: User, seller: User, smes,
                          providers) -> None:
-    started = (now() - timedelta(days=30)).astimezone(deals.LOCAL_TZ).replace(
-        hour=9, minute=30, second=0, microsecond=0)
+    started = as_utc((now() - timedelta(days=30)).astimezone(deals.LOCAL_TZ).replace(
+        hour=9, minute=30, second=0, microsecond=0))  # stored in UTC, as _fill does
     event = MatchEvent(
         region_id=city.id, created_by_id=official.id, title=f"{city.name}高端装备产业链对接专场",
         description="链主企业与配套中小企业、平台服务商面对面。", mode=EventMode.ONSITE,
@@ -752,9 +753,7 @@ def _demo_finished_event(official: User, city: Region, sme: User, seller: User, 
         published_at=started - timedelta(days=2))
     db.session.add(event)
     db.session.flush()
-    event.registrations.append(EventRegistration(enterprise_id=sme.enterprise_id))
-    event.registrations.append(EventRegistration(provider_id=seller.provider_id))
-    _demo_register(event, smes, providers)
+    _demo_register(event, [sme.enterprise, *smes], [seller.provider, *providers])
     fits = pair_fits(event)
     request = db.session.scalar(select(DealRequest).where(
         DealRequest.enterprise_id == sme.enterprise_id,

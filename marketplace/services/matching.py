@@ -35,11 +35,12 @@ from ..models import (
     NeedStatus,
     Order,
     Package,
+    Region,
     User,
     Visibility,
 )
 from ..models._base import utcnow
-from .packages import package_details, public_packages
+from .packages import package_card_details, package_details, public_packages
 from .regions import region_codes_up
 
 log = logging.getLogger("marketplace.matching")
@@ -116,7 +117,8 @@ def _lead_needs_query():
     """Needs a provider may be shown as leads: open and public."""
     return select(Need).where(Need.status == NeedStatus.OPEN,
                               Need.visibility == Visibility.PUBLIC).options(
-        selectinload(Need.enterprise))
+        selectinload(Need.enterprise).selectinload(Enterprise.county)
+        .selectinload(Region.parent))
 
 
 # -- one matcher per process ------------------------------------------------------------------
@@ -291,6 +293,8 @@ def _load(model, recommendations, query=None) -> list[Suggestion]:
     if not ids:
         return []
     query = (query if query is not None else select(model)).where(model.id.in_(ids))
+    if model is Package:
+        query = query.options(*package_card_details())
     found = {obj.id: obj for obj in db.session.scalars(query)}
     return [Suggestion(found[r.id], r.score, tuple(r.reasons))
             for r in recommendations if r.id in found]

@@ -19,7 +19,7 @@ from ..models import (
 )
 from . import matching, subsidies
 from .accounts import count_users_by_role
-from .packages import public_packages
+from .packages import package_card_details, public_packages
 from .profiles import providers_awaiting_verification
 from .regions import region_ids_governed
 
@@ -96,6 +96,7 @@ def landing() -> dict:
     return {
         "packages": db.session.scalars(
             public_packages().order_by(Package.published_at.desc()).limit(6)
+            .options(*package_card_details())
         ).all(),
         "package_count": _count(public_packages()),
         "provider_count": _count(select(Provider).where(Provider.verified)),

@@ -188,6 +188,13 @@ def package_details() -> tuple:
     )
 
 
+def package_card_details() -> tuple:
+    """Loader options for listing packages as cards or suggestions (provider, category and
+    scenario levels, which the cards and the subsidy rule read), in three queries a page."""
+    return (selectinload(Package.provider), selectinload(Package.category),
+            selectinload(Package.scenario_levels))
+
+
 def public_packages() -> Select:
     """Published packages of verified providers that are not eliminated."""
     return (
@@ -212,7 +219,7 @@ def visible_packages(actor: User, filters: PackageFilters) -> Select:
         query = public_packages()
         if filters.provider_id:
             query = query.where(Package.provider_id == filters.provider_id)
-    return _narrow(query, filters)
+    return _narrow(query, filters).options(*package_card_details())
 
 
 def _narrow(query: Select, filters: PackageFilters) -> Select:
