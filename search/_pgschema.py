@@ -6,11 +6,12 @@ The app creates the same tables with its Alembic revision
 agree. Three tables:
 
 ``search_documents``
-    one row per document and generation: the record as JSON, ``acl`` and ``codes`` as
-    ``text[]`` (GIN, ``&&``), price and date for sorting, and ``tsv``, the segmented words with
-    their positions (title weight A, text weight B; GIN).
+    one row per document and generation: the record as JSON, ``acl`` (``text[]``) and
+    ``codes`` (``bigint[]``, see :func:`search._pgrows.code_id`) with GIN indexes for ``&&``,
+    price and date for sorting, and ``tsv``, the segmented words with their positions (title
+    weight A, text weight B; GIN).
 ``search_generations``
-    per kind, the live generation and the one a rebuild is filling.
+    per kind, the live generation, the one a rebuild is filling, and a count of writes.
 ``search_terms``
     per kind and generation, the words (spelling suggestions) and codes (facet vocabularies).
 """
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS search_documents (
     deleted boolean NOT NULL DEFAULT false,
     record jsonb NOT NULL,
     acl text[] NOT NULL,
-    codes text[] NOT NULL,
+    codes bigint[] NOT NULL,
     price bigint,
     sort_ms bigint NOT NULL,
     tsv tsvector NOT NULL,
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS search_generations (
     kind varchar(16) NOT NULL,
     live integer NOT NULL,
     building integer,
+    version bigint NOT NULL DEFAULT 0,
     CONSTRAINT pk_search_generations PRIMARY KEY (kind)
 );
 CREATE TABLE IF NOT EXISTS search_terms (

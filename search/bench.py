@@ -107,7 +107,8 @@ def postgres_store(dsn: str, n: int, segmenter: Segmenter) -> Iterator[tuple]:
                                     (f"{schema}.{table}",)).fetchone()[0] for table in TABLES)
 
         try:
-            with PostgresSearchIndex(scoped, segmenter=segmenter) as index:
+            # No result cache: the bench repeats its queries, and would measure the cache.
+            with PostgresSearchIndex(scoped, segmenter=segmenter, cache_size=0) as index:
                 yield index, size
         finally:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

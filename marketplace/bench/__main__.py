@@ -43,9 +43,12 @@ def _volume(args) -> Volume:
 def _config(args) -> dict:
     """The benchmark app's instance files live in ``--workdir``, never in ``instance/``."""
     args.workdir.mkdir(parents=True, exist_ok=True)
-    return {"SEARCH_INDEX_DIR": str(args.workdir / "search"),
-            "MATCHING_DIR": str(args.workdir / "matching"),
-            "SECRET_KEY": os.environ.get("MARKETPLACE_SECRET_KEY", "zgsz-bench-secret")}
+    config = {"SEARCH_INDEX_DIR": str(args.workdir / "search"),
+              "MATCHING_DIR": str(args.workdir / "matching"),
+              "SECRET_KEY": os.environ.get("MARKETPLACE_SECRET_KEY", "zgsz-bench-secret")}
+    if getattr(args, "search_backend", None):
+        config["SEARCH_BACKEND"] = args.search_backend
+    return config
 
 
 def cmd_seed(args) -> None:

@@ -36,10 +36,21 @@ def bench_app(url: str, **config) -> Flask:
     return create_app({"SQLALCHEMY_DATABASE_URI": url, **config})
 
 
+def _indexed(app: Flask) -> bool:
+    """Whether the work directory holds a search index and a saved recommender."""
+    from pathlib import Path
+
+    from ..services import search
+
+    matching_dir = Path(app.config.get("MATCHING_DIR") or Path(app.instance_path) / "matching")
+    return (matching_dir / "sync.json").exists() and not search.index_is_empty()
+
+
 def prepare(app: Flask, volume: Volume, seed: bool | None, index: bool = False,
             log=print) -> SeedReport | None:
     """Migrate, load reference data and, if asked (``None``: when there are no needs yet),
-    seed ``volume``; with ``index`` also rebuild search and fit the recommender after seeding."""
+    seed ``volume``; with ``index`` also rebuild search and fit the recommender (after seeding,
+    or when the work directory has neither yet)."""
     with app.app_context():
         upgrade()
         seed_reference_data()
@@ -53,5 +64,8 @@ def prepare(app: Flask, volume: Volume, seed: bool | None, index: bool = False,
                 index_and_fit(log=log)
         elif seed is None:
             log("the database already holds data: not seeding (--seed to insist)")
+        if index and report is None and not _indexed(app):
+            log("no search index or saved recommender in the work directory: building them …")
+            index_and_fit(log=log)
         db.session.remove()
     return report

@@ -383,7 +383,8 @@ class Planner:
         self.out.add("users", id=user_id, email=email, password_hash=self.password_hash,
                      display_name=display, role=role, enterprise_id=links.get("enterprise_id"),
                      provider_id=links.get("provider_id"), region_id=links.get("region_id"),
-                     active=True, session_token=f"bench{user_id:011d}", created_at=self.now,
+                     active=True, session_token=f"{self.rng.getrandbits(128):032x}",
+                     created_at=self.now,
                      updated_at=self.now)
         self.out.logins[email] = role
         return user_id

@@ -12,13 +12,14 @@ Rebuilds write a new ``generation`` of a kind's rows beside the live one and swi
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, false
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, false, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 
 TEXT_ARRAY = ARRAY(Text()).with_variant(JSON(), "sqlite")
+BIGINT_ARRAY = ARRAY(BigInteger()).with_variant(JSON(), "sqlite")
 
 
 class SearchDocument(db.Model):
@@ -33,7 +34,8 @@ class SearchDocument(db.Model):
     deleted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     record: Mapped[dict] = mapped_column(JSONB().with_variant(JSON(), "sqlite"))
     acl: Mapped[list[str]] = mapped_column(TEXT_ARRAY)  # principals allowed to see it
-    codes: Mapped[list[str]] = mapped_column(TEXT_ARRAY)  # "category=quality", "region=320102"…
+    # Filter and facet codes ("category=quality", "region=320102" …) as 64-bit ids.
+    codes: Mapped[list[int]] = mapped_column(BIGINT_ARRAY)
     price: Mapped[int | None] = mapped_column(BigInteger)  # fen; NULL: price on request
     sort_ms: Mapped[int] = mapped_column(BigInteger)  # "newest first": published/created, ms
     # Segmented words with their positions; title weight A, text weight B.
@@ -49,13 +51,15 @@ class SearchDocument(db.Model):
 
 
 class SearchGeneration(db.Model):
-    """Which generation of a kind is live, and which one a rebuild is filling."""
+    """Which generation of a kind is live, which one a rebuild is filling, and a counter of
+    writes (search results cached in a process are keyed by it)."""
 
     __tablename__ = "search_generations"
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     live: Mapped[int] = mapped_column(Integer)
     building: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class SearchTerm(db.Model):

@@ -27,6 +27,7 @@ GIN_INDEXES = ('tsv', 'acl', 'codes')
 def upgrade():
     on_postgres = op.get_bind().dialect.name == 'postgresql'
     text_array = postgresql.ARRAY(sa.Text()) if on_postgres else sa.JSON()
+    bigint_array = postgresql.ARRAY(sa.BigInteger()) if on_postgres else sa.JSON()
     op.create_table('search_documents',
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('generation', sa.Integer(), autoincrement=False, nullable=False),
@@ -34,7 +35,7 @@ def upgrade():
     sa.Column('deleted', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('record', postgresql.JSONB() if on_postgres else sa.JSON(), nullable=False),
     sa.Column('acl', text_array, nullable=False),
-    sa.Column('codes', text_array, nullable=False),
+    sa.Column('codes', bigint_array, nullable=False),
     sa.Column('price', sa.BigInteger(), nullable=True),
     sa.Column('sort_ms', sa.BigInteger(), nullable=False),
     sa.Column('tsv', postgresql.TSVECTOR() if on_postgres else sa.Text(), nullable=False),
@@ -44,6 +45,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('live', sa.Integer(), nullable=False),
     sa.Column('building', sa.Integer(), nullable=True),
+    sa.Column('version', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
     sa.PrimaryKeyConstraint('kind', name=op.f('pk_search_generations'))
     )
     op.create_table('search_terms',

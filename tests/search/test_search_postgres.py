@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -224,3 +225,19 @@ def test_suggestions_only_come_from_visible_words(postgres_store, segmenter, pac
         assert postgres.search(public).suggestion == "qrst"
         hidden = SearchQuery("package", "qrsy", {"provider:9"})
         assert whoosh.search(hidden).suggestion == postgres.search(hidden).suggestion == "qrsx"
+
+
+def test_repeated_searches_are_answered_from_memory_until_any_host_writes(postgres_store,
+                                                                         segmenter):
+    with postgres_store.open(segmenter) as index, postgres_store.open(segmenter) as other:
+        index.apply(upserts=[PackageDoc(1, "设备联网", acl=("public",))])
+        query = SearchQuery("package", "联网", {"public"})
+        first = index.search(query)
+        assert index.search(query) is first  # from this process's cache
+        assert index.search(SearchQuery("package", "联网", {"public"}, page=2)) is not first
+        other.apply(upserts=[PackageDoc(2, "设备联网改造", acl=("public",))])  # another host
+        assert index.search(query).total == 2
+        other.rebuild("package", [PackageDoc(3, "能耗监测", acl=("public",))])
+        assert index.search(query).total == 0
+        with pytest.raises(TypeError):
+            index.search(query).facets["category"] = ()  # shared: read-only
