@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS search_documents (
     generation integer NOT NULL,
     doc_id bigint NOT NULL,
     deleted boolean NOT NULL DEFAULT false,
-    record jsonb NOT NULL,
+    record json NOT NULL,
     acl text[] NOT NULL,
     codes bigint[] NOT NULL,
     price bigint,

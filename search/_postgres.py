@@ -80,7 +80,7 @@ BATCH_ATTEMPTS = 3
 _COLUMNS = "doc_id, record, acl, codes, price, sort_ms, tsv"
 _UPSERT = f"""
     INSERT INTO search_documents (kind, generation, deleted, {_COLUMNS})
-    VALUES (%s, %s, false, %s, %s::jsonb, %s::text[], %s::bigint[], %s, %s, %s::tsvector)
+    VALUES (%s, %s, false, %s, %s::json, %s::text[], %s::bigint[], %s, %s, %s::tsvector)
     ON CONFLICT (kind, generation, doc_id) DO UPDATE SET
         deleted = false, record = excluded.record, acl = excluded.acl, codes = excluded.codes,
         price = excluded.price, sort_ms = excluded.sort_ms, tsv = excluded.tsv
@@ -113,7 +113,7 @@ _STAGED_TERMS = _TERMS.format(
     codes="SELECT 'code', unnest(s.code_terms) FROM search_staging AS s")
 _STAGING = """
     CREATE TEMP TABLE IF NOT EXISTS search_staging (
-        doc_id bigint, record jsonb, acl text[], codes bigint[], price bigint, sort_ms bigint,
+        doc_id bigint, record json, acl text[], codes bigint[], price bigint, sort_ms bigint,
         tsv tsvector, code_terms text[]
     ) ON COMMIT DELETE ROWS
 """
@@ -369,7 +369,10 @@ class PostgresSearchIndex:
                 self._abandon(conn, kind, generation)
                 raise
             self._drop_generations(conn, kind, keep=generation)
-            conn.execute("ANALYZE search_documents")
+            try:  # fresh statistics for the planner; the rebuild stands without them
+                conn.execute("ANALYZE search_documents")
+            except psycopg.Error:
+                log.warning("search: could not analyze search_documents", exc_info=True)
         log.info("search: rebuilt %s index with %d documents", kind, count)
         return count
 
@@ -566,7 +569,7 @@ class PostgresSearchIndex:
                 ORDER BY {_ORDERS[sort].format(t='')} LIMIT %(limit)s OFFSET %(offset)s
             )
             SELECT 'total' AS part, NULL::text AS code, count(*) AS n, NULL::real AS score,
-                   NULL::jsonb AS record, NULL::bigint[] AS counts
+                   NULL::json AS record, NULL::bigint[] AS counts
             FROM m WHERE {flagged.where()}
             UNION ALL
             SELECT 'hit', NULL, row_number() OVER (ORDER BY {_ORDERS[sort].format(t='p.')}),
@@ -714,7 +717,7 @@ class PostgresSearchIndex:
     def _similar_terms(self, conn, plan: _Plan, word: str) -> dict[str, int]:
         """Indexed words one edit from ``word``, with how many visible documents hold each;
         words only hidden documents hold are left out."""
-        if not word:
+        if not word or "\x00" in word:  # never indexed, and not valid text for PostgreSQL
             return {}
         rows = conn.execute(
             f"SELECT term, n FROM (SELECT t.term, (SELECT count(*) FROM search_documents AS d "

@@ -245,3 +245,26 @@ class AuthActions:
 @pytest.fixture
 def auth(client, app):
     return AuthActions(client, app)
+
+
+# The web tests run on SQLite; on PostgreSQL (TEST_DATABASE_URL) only the modules whose SQL,
+# locking or concurrency differs between the two databases run again, which keeps the whole run
+# within minutes. A module added here runs on both.
+POSTGRES_MODULES = {
+    "test_backup", "test_bench_seed", "test_changes", "test_deals", "test_events",
+    "test_imports", "test_multiworker", "test_overview", "test_ranking", "test_recommendations",
+    "test_schema", "test_search_pages", "test_stats", "test_subsidies", "test_subsidy_model",
+    "test_subsidy_pages",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database_url") == "postgresql"
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        (dropped if on_postgres and module not in POSTGRES_MODULES else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -13,7 +13,7 @@ Rebuilds write a new ``generation`` of a kind's rows beside the live one and swi
 from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, false, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -32,7 +32,7 @@ class SearchDocument(db.Model):
     doc_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     # A delete made while a rebuild fills this generation; removed when it goes live.
     deleted: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    record: Mapped[dict] = mapped_column(JSONB().with_variant(JSON(), "sqlite"))
+    record: Mapped[dict] = mapped_column(JSON)  # json, not jsonb: texts may hold \u0000
     acl: Mapped[list[str]] = mapped_column(TEXT_ARRAY)  # principals allowed to see it
     # Filter and facet codes ("category=quality", "region=320102" …) as 64-bit ids.
     codes: Mapped[list[int]] = mapped_column(BIGINT_ARRAY)

@@ -33,7 +33,7 @@ def upgrade():
     sa.Column('generation', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('doc_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('deleted', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('record', postgresql.JSONB() if on_postgres else sa.JSON(), nullable=False),
+    sa.Column('record', sa.JSON(), nullable=False),
     sa.Column('acl', text_array, nullable=False),
     sa.Column('codes', bigint_array, nullable=False),
     sa.Column('price', sa.BigInteger(), nullable=True),

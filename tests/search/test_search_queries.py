@@ -246,3 +246,11 @@ def test_hits_carry_the_record_as_indexed(index, package, find):
                   published=datetime(2025, 3, 2, 9, 0, 0, 123000))
     index.apply(upserts=[doc])
     assert find("视觉").hits[0].record == doc
+
+
+def test_control_characters_and_markup_survive(index, package, find):
+    doc = package(1, "设备\x00联网", "a\x00b <b>检测</b> ' \" \\ 监测\x1f", provider_name="x\x00y")
+    index.apply(upserts=[doc])
+    found = find("联网")
+    assert found.hits[0].record == doc
+    assert find("检测\x00 质两\x00检测").total == 0
