@@ -13,7 +13,8 @@
 - **Request bodies:** at most ``MAX_CONTENT_LENGTH`` bytes; views marked with
   :func:`accepts_upload` take files up to ``UPLOAD_MAX_BYTES``. Form views accept form
   encodings only: JSON (which Flask-WTF would feed into the forms untyped) and file parts
-  sent to a view that takes no upload are refused with 415 before any form sees them.
+  sent to a view that takes no upload are refused with 415 before any form sees them; a NUL
+  character in the path or the query string is refused with 400.
 """
 
 from __future__ import annotations
@@ -224,13 +225,21 @@ def accepts_json(view: Callable) -> Callable:
     return view
 
 
+def _has_nul(pairs) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in pairs)
+
+
 def check_request_body() -> None:
-    """Before anything reads the body (CSRF does, first): apply the view's size limit and
-    refuse bodies a form view does not take."""
+    """Before anything reads the body (CSRF does, first): apply the view's size limit, refuse
+    bodies a form view does not take (415) and NUL characters in the path or the query (400:
+    no one types them, and PostgreSQL text cannot hold them; in form fields the forms'
+    ``NoControlChars`` says so beside the field)."""
     view = current_app.view_functions.get(request.endpoint or "")
     upload = getattr(view, "accepts_upload", False)
     if upload:
         request.max_content_length = current_app.config["UPLOAD_MAX_BYTES"]
+    if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
+        abort(400)
     if request.method not in STATE_CHANGING or not request.mimetype:
         return
     if request.mimetype not in FORM_MIMETYPES:

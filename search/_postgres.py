@@ -369,10 +369,10 @@ class PostgresSearchIndex:
                 self._abandon(conn, kind, generation)
                 raise
             self._drop_generations(conn, kind, keep=generation)
-            try:  # fresh statistics for the planner; the rebuild stands without them
-                conn.execute("ANALYZE search_documents")
-            except psycopg.Error:
-                log.warning("search: could not analyze search_documents", exc_info=True)
+            try:  # the old generation's space back, and fresh statistics for the planner
+                conn.execute("VACUUM (ANALYZE) search_documents, search_terms")
+            except psycopg.Error:  # the rebuild stands without them
+                log.warning("search: could not vacuum the search tables", exc_info=True)
         log.info("search: rebuilt %s index with %d documents", kind, count)
         return count
 
@@ -590,7 +590,7 @@ class PostgresSearchIndex:
                 WHERE code >> {CODE_NAME_SHIFT} = ANY(%(facet_names)s::bigint[])
                 GROUP BY code""")
         selected = [f"{name}={v}" for name in query.facets if name != "price_band"
-                    for v in query.filters.get(name, ())]
+                    for v in query.filters.get(name, ()) if "\x00" not in v]
         region_vocabulary = query.kind == "package" and "region" in query.facets
         if selected or region_vocabulary:
             plan.params.update(selected=selected,

@@ -242,3 +242,12 @@ def test_another_host_sees_a_write_at_once(app, client, auth, provider_user, pos
         with other_host.app_context():
             other_host.extensions.pop("search_index").close()
             db.engine.dispose()
+
+
+def test_the_postgresql_backend_refuses_an_sqlite_database(app, search_backend):
+    if search_backend != "whoosh" or not app.config["SQLALCHEMY_DATABASE_URI"].startswith(
+            "sqlite"):
+        pytest.skip("about SEARCH_BACKEND 'postgresql' on SQLite")
+    app.config["SEARCH_BACKEND"] = "postgresql"
+    with app.app_context(), pytest.raises(RuntimeError, match="needs the app's database"):
+        search_service.get_index()

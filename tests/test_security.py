@@ -249,6 +249,18 @@ def test_form_views_refuse_bodies_that_are_not_forms(app, client, body):
     assert _count(app, User) == 0
 
 
+def test_nul_characters_are_refused(app, client, make_user, auth):
+    """PostgreSQL text cannot hold NUL: in the path or query it is a 400 before any view; in a
+    form field the field says so, and nothing is written."""
+    assert client.get("/packages/?q=a%00b").status_code == 400
+    assert client.get("/admin/reference/industries/C%0034").status_code == 400
+    response = client.post("/auth/login", data={"email": "a\x00b@example.com",
+                                                "password": "wrong-password-1"})
+    assert response.status_code == 200 and "控制字符" in response.get_data(as_text=True)
+    assert _count(app, AuditEntry) == 0
+    assert auth.login(make_user()).status_code == 302
+
+
 # --- request ids, error pages, logs ----------------------------------------------------------
 
 def test_every_response_has_a_request_id(client):

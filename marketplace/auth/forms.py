@@ -8,7 +8,8 @@ from ..services.accounts import MAX_PASSWORD
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("邮箱"), validators=[DataRequired(_l("请填写邮箱。")), Length(max=254)])
+    email = EmailField(_l("邮箱"), validators=[DataRequired(_l("请填写邮箱。")), Length(max=254),
+                                             NoControlChars()])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码。")),
                                                      Length(max=MAX_PASSWORD)])
     submit = SubmitField(_l("登录"))
@@ -27,7 +28,7 @@ class RegisterForm(FlaskForm):
     )
     email = EmailField(
         _l("邮箱"),
-        validators=[DataRequired(_l("请填写邮箱。")), Length(max=254),
+        validators=[DataRequired(_l("请填写邮箱。")), Length(max=254), NoControlChars(),
                     Email(_l("邮箱格式不正确。"), check_deliverability=False)],
     )
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码。"))],

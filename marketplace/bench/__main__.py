@@ -67,8 +67,11 @@ def cmd_dashboard(args) -> None:
     from .database import bench_app, ensure_database, prepare
 
     ensure_database(args.database_url)
-    app = bench_app(args.database_url, **_config(args))
-    prepare(app, _volume(args), args.seed)
+    prepare(bench_app(args.database_url, **_config(args)), _volume(args), args.seed)
+    # One pooled connection: one PostgreSQL backend serves every timed query (its CPU is read).
+    app = bench_app(args.database_url, **_config(args),
+                    SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0,
+                                               "pool_pre_ping": True, "hide_parameters": True})
     print(f"timing the dashboard ({args.repeat} runs after {args.warmup} warm-up) …")
     results = dashboard.run(app, repeat=args.repeat, warmup=args.warmup)
     print(f"\n{machine_note()}\n")

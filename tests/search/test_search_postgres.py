@@ -241,3 +241,13 @@ def test_repeated_searches_are_answered_from_memory_until_any_host_writes(postgr
         assert index.search(query).total == 0
         with pytest.raises(TypeError):
             index.search(query).facets["category"] = ()  # shared: read-only
+
+
+def test_every_filter_name_has_a_code_number():
+    from search import SPECS
+    from search._pgrows import CODE_NAMES, code_id
+
+    names = {name for spec in SPECS.values() for name in spec.facet_names}
+    assert names <= set(CODE_NAMES)
+    ids = {code_id(f"{name}=x") >> 56 for name in names}
+    assert len(ids) == len(names)  # one number per name, in the top byte

@@ -254,3 +254,9 @@ def test_control_characters_and_markup_survive(index, package, find):
     found = find("联网")
     assert found.hits[0].record == doc
     assert find("检测\x00 质两\x00检测").total == 0
+
+
+def test_filter_values_of_any_text_are_harmless(catalogue, find):
+    found = find("质量", filters={"category": ["quality\x00", "'; DROP TABLE x; --"]})
+    assert found.total == 0
+    assert find("质量", filters={"category": ["quality", "\x00"]}).total == 1
