@@ -325,9 +325,12 @@ def test_cursor_pagination_walks_every_item_once_in_id_order(world, make_package
         if cursor is None:
             break
     assert seen == expected and pages == 5
-    for bad in ("abc", "djE6LTE", "%00", "v1:5"):
+    for bad in ("abc", "djE6LTE", "v1:5"):
         response = apis["anon"].get(f"/packages?cursor={bad}")
         assert response.status_code == 400 and "cursor" in response.json["error"]["fields"]
+    # a NUL in the query is refused for every route before any view reads it
+    response = apis["anon"].get("/packages?cursor=%00")
+    assert response.status_code == 400 and response.json["error"]["code"] == "bad_request"
     assert apis["anon"].get("/packages?limit=0").status_code == 400
     assert apis["anon"].get("/packages?limit=101").status_code == 400
 
