@@ -9,7 +9,9 @@ agree. Three tables:
     one row per document and generation: the record as JSON, ``acl`` (``text[]``) and
     ``codes`` (``bigint[]``, see :func:`search._pgrows.code_id`) with GIN indexes for ``&&``,
     price and date for sorting, and ``tsv``, the segmented words with their positions (title
-    weight A, text weight B; GIN).
+    weight A, text weight B; GIN). ``tsv`` is kept in the row (storage ``MAIN``) and the record
+    out of it (``EXTERNAL``): a search reads every match's ``tsv`` to rank it but only the
+    page's records, and fetching ``tsv`` from TOAST tripled the buffers read per match.
 ``search_generations``
     per kind, the live generation, the one a rebuild is filling, and a count of writes.
 ``search_terms``
@@ -38,6 +40,8 @@ CREATE TABLE IF NOT EXISTS search_documents (
     tsv tsvector NOT NULL,
     CONSTRAINT pk_search_documents PRIMARY KEY (kind, generation, doc_id)
 );
+ALTER TABLE search_documents ALTER COLUMN tsv SET STORAGE MAIN,
+    ALTER COLUMN record SET STORAGE EXTERNAL;
 CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv);
 CREATE INDEX IF NOT EXISTS ix_search_documents_acl ON search_documents USING gin (acl);
 CREATE INDEX IF NOT EXISTS ix_search_documents_codes ON search_documents USING gin (codes);

@@ -204,7 +204,13 @@ def _search_tables(conn, schema: str) -> dict:
         "SELECT indexname, replace(indexdef, %s, '') FROM pg_indexes WHERE schemaname = %s "
         "AND tablename LIKE 'search%%' ORDER BY indexname", (schema + ".", schema)
     ).fetchall()
-    return {"columns": columns, "indexes": indexes}
+    storage = conn.execute(
+        "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute AS a "
+        "JOIN pg_class AS c ON c.oid = a.attrelid JOIN pg_namespace AS n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname LIKE 'search%%' "
+        "AND c.relkind = 'r' AND a.attnum > 0 ORDER BY 1, 2", (schema,)
+    ).fetchall()
+    return {"columns": columns, "indexes": indexes, "storage": storage}
 
 
 def test_the_migration_creates_the_tables_the_library_expects(app, postgres_only):
@@ -217,6 +223,7 @@ def test_the_migration_creates_the_tables_the_library_expects(app, postgres_only
                 psycopg.conninfo.make_conninfo(dsn, options="-c search_path=search_ddl_check"))
             migrated = _search_tables(conn, "public")
             assert migrated["columns"] and len(migrated["indexes"]) == 6
+            assert ("search_documents", "tsv", "m") in migrated["storage"]
             assert _search_tables(conn, "search_ddl_check") == migrated
         finally:
             conn.execute("DROP SCHEMA search_ddl_check CASCADE")

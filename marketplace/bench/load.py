@@ -6,7 +6,10 @@ leads, search, package pages), an official (the statistics dashboard, need searc
 (public pages and the public API) — and picks a weighted random route after the other, for
 ``warmup`` seconds unmeasured and then ``duration`` seconds measured. Every response that is not
 the expected status, and every failed connection, is an error. The report gives throughput and
-p50/p95/p99 latency per route, the errors and which workers answered.
+p50/p95/p99 latency per route, the errors and which workers answered, and beside them what one
+request of each route costs alone (CPU of the app and of its database backend, measured in this
+process before the run): with closed-loop clients, throughput is about cores / mean CPU, and
+latency about clients / throughput.
 
 The API's own rate limit is raised for the run (it would otherwise answer 429 to a client that
 calls it more than 300 times a minute, which is what a benchmark does); logins use the real
@@ -211,6 +214,7 @@ class Outcome:
     settings: Settings
     workers_seen: set[int]
     target_routes: set[str]
+    costs: dict[str, tuple[float, float, int]]  # route -> app CPU ms, database CPU ms, queries
 
 
 def _login(client, email: str) -> None:
@@ -311,13 +315,53 @@ def _redis_reachable() -> bool:
         return False
 
 
+def profile_routes(app, table_: dict[str, Route], personas: list[Persona],
+                   seed: int) -> dict[str, tuple[float, float, int]]:
+    """Each route once per role, alone, in this process (the Flask test client, after one
+    untimed call): CPU ms of the app and of its PostgreSQL backend, and statements sent. What a
+    request costs without queueing: the machine's capacity is about cores / mean CPU."""
+    from sqlalchemy import event
+
+    from .dashboard import BackendCpu
+
+    backend, statements = BackendCpu(app), [0]
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *_a: statements.__setitem__(
+            0, statements[0] + 1))
+    found: dict[str, tuple[float, float, int]] = {}
+    rng = random.Random(seed)
+    for persona in {p.role: p for p in personas}.values():
+        client = app.test_client()
+        if persona.email:
+            with app.app_context():
+                user_id = db.session.scalar(select(User).where(
+                    User.email == persona.email)).get_id()
+            with client.session_transaction() as session:
+                session["_user_id"], session["_fresh"] = user_id, True
+        for name in MIX[persona.role]:
+            if name in found:
+                continue
+            path = table_[name].path(rng, persona)
+            client.get(path)
+            statements[0], cpu, served = 0, time.process_time(), backend.now()
+            client.get(path)
+            db_ms = backend.now() - served if served is not None else float("nan")
+            found[name] = ((time.process_time() - cpu) * 1000, db_ms, statements[0])
+    return found
+
+
 def run(settings: Settings, log=print) -> Outcome:
     from .database import bench_app
 
     app = bench_app(settings.database_url, SEARCH_INDEX_DIR=str(settings.workdir / "search"),
-                    MATCHING_DIR=str(settings.workdir / "matching"))
+                    MATCHING_DIR=str(settings.workdir / "matching"),
+                    API_RATE_LIMIT="1000000 per minute",
+                    SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0,
+                                               "pool_pre_ping": True, "hide_parameters": True})
     catalogue, personas = catalogue_and_personas(app, settings.clients, settings.seed)
     table_ = routes(catalogue)
+    log("one request of each route, alone, in this process …")
+    costs = profile_routes(app, table_, personas, settings.seed)
     server = Gunicorn(_server_settings(settings), settings.workdir / "gunicorn.log",
                       workers=settings.workers, threads=settings.threads, ready_within=900)
     log(f"starting gunicorn ({settings.workers} workers × {settings.threads} threads), "
@@ -343,7 +387,7 @@ def run(settings: Settings, log=print) -> Outcome:
             errors.append("a client did not finish in time")
     workers_seen = {s.pid for s in samples if s.pid}
     return Outcome(samples, errors, settings.duration, settings, workers_seen,
-                   {name for name, route in table_.items() if route.target})
+                   {name for name, route in table_.items() if route.target}, costs)
 
 
 def report(outcome: Outcome) -> str:
@@ -358,18 +402,20 @@ def report(outcome: Outcome) -> str:
         target = ""
         if name in outcome.target_routes:
             target = "✓" if percentile(ms, 95) <= TARGET_P95_MS else "✗"
+        app_ms, db_ms, queries = outcome.costs.get(name, (float("nan"),) * 2 + (0,))
         rows.append((name, len(found), len(found) / outcome.seconds, percentile(ms, 50),
-                     percentile(ms, 95), percentile(ms, 99), max(ms), errors, target))
+                     percentile(ms, 95), percentile(ms, 99), max(ms), errors, target,
+                     app_ms + db_ms, queries))
     every = [s.ms for s in outcome.samples]
     rows.append(("all", len(every), len(every) / outcome.seconds, percentile(every, 50),
                  percentile(every, 95), percentile(every, 99), max(every, default=0.0),
-                 len(outcome.errors), ""))
+                 len(outcome.errors), "", float("nan"), ""))
     settings = outcome.settings
     head = (f"{settings.clients} clients, {settings.workers} gunicorn workers × "
             f"{settings.threads} threads, {settings.duration:.0f} s measured after "
             f"{settings.warmup:.0f} s warm-up; {len(outcome.workers_seen)} workers answered; "
             f"{len(outcome.errors)} errors")
     text = table(("route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
-                  "errors", f"p95 ≤ {TARGET_P95_MS:.0f} ms"), rows)
+                  "errors", f"p95 ≤ {TARGET_P95_MS:.0f} ms", "alone: CPU ms", "queries"), rows)
     shown = "\n".join(f"  {e}" for e in outcome.errors[:20])
     return f"{head}\n\n{text}" + (f"\n\nfirst errors:\n{shown}" if shown else "")

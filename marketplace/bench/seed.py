@@ -866,7 +866,7 @@ def seed_volume(volume: Volume, now: datetime | None = None, log=print) -> SeedR
         with db.engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     seconds = time.perf_counter() - started
-    log(f"wrote them in {seconds:.1f} s")
+    log(f"written and committed: {seconds:.1f} s in all")
     return SeedReport({t: len(rows) for t, rows in plan.tables.items()}, plan.logins, seconds)
 
 

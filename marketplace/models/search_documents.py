@@ -38,7 +38,8 @@ class SearchDocument(db.Model):
     codes: Mapped[list[int]] = mapped_column(BIGINT_ARRAY)
     price: Mapped[int | None] = mapped_column(BigInteger)  # fen; NULL: price on request
     sort_ms: Mapped[int] = mapped_column(BigInteger)  # "newest first": published/created, ms
-    # Segmented words with their positions; title weight A, text weight B.
+    # Segmented words with their positions; title weight A, text weight B. On PostgreSQL the
+    # migration keeps tsv in the row (storage MAIN) and the record out of it (EXTERNAL).
     tsv: Mapped[str] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
 
     # GIN on PostgreSQL; ordinary (unused) indexes on SQLite, where Alembic would otherwise

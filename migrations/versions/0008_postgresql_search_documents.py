@@ -58,6 +58,11 @@ def upgrade():
     for column in GIN_INDEXES:
         op.create_index(f'ix_search_documents_{column}', 'search_documents', [column],
                         unique=False, postgresql_using='gin')
+    if on_postgres:
+        # A search ranks every match by its tsvector but reads only the page's records: keep
+        # tsv in the row and move the record out of it (see search/_pgschema.py).
+        op.execute('ALTER TABLE search_documents ALTER COLUMN tsv SET STORAGE MAIN, '
+                   'ALTER COLUMN record SET STORAGE EXTERNAL')
 
 
 def downgrade():
