@@ -222,7 +222,19 @@ def write(ix: index.Index, ops: Iterable[tuple[str, Any]], timeout: float) -> No
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    try:
+        writer.commit()
+    except BaseException:
+        # Whoosh releases its write lock only at the end of a commit that succeeded: after a
+        # failed one every later writer of this process would wait out its timeout.
+        _release_lock(writer)
+        raise
+
+
+def _release_lock(writer: SegmentWriter) -> None:
+    if writer.writelock is not None and not writer.is_closed:
+        writer.writelock.release()
+        writer.is_closed = True
 
 
 # Reading: posting lists and columns as numpy arrays.

@@ -275,3 +275,26 @@ def test_a_failing_record_source_stops_the_workers(index, store, package):
     assert _children() == []
     assert index.rebuild("package", [package(2, "能耗监测")], workers=2) == 1  # one worker idle
     assert _all_ids(index) == [2]
+
+
+def test_a_failed_commit_releases_the_write_lock(tmp_path, monkeypatch):
+    """A commit that fails part-way (Whoosh raised AssertionError in create_compound_file under
+    rapid writes) must not leave the write lock held, or every later write waits it out."""
+    from whoosh.writing import SegmentWriter
+
+    from search import PackageDoc, SearchIndex
+
+    index = SearchIndex(str(tmp_path / "ix"), lock_timeout=0.5)
+    doc = PackageDoc(id=1, title="设备联网", text="注塑机联网", category="device_monitoring",
+                     acl=("public",))
+    original = SegmentWriter._commit_toc
+
+    def broken(self, segments):
+        raise AssertionError("simulated failure inside the commit")
+
+    monkeypatch.setattr(SegmentWriter, "_commit_toc", broken)
+    with pytest.raises(AssertionError) as failure:  # its traceback keeps the writer alive,
+        index.apply(upserts=[doc])                  # as a logged exception does in the app
+    monkeypatch.setattr(SegmentWriter, "_commit_toc", original)
+    index.apply(upserts=[doc])  # would raise IndexBusyError if the lock were still held
+    assert failure.value is not None
