@@ -82,7 +82,11 @@ def create_program():
 @bp.route("/programs/<int:program_id>")
 @login_required
 def program(program_id: int):
-    program = subsidies.get_program(current_user, program_id)
+    return _program_page(subsidies.get_program(current_user, program_id))
+
+
+def _program_page(program, adjust_form=None, status: int = 200):
+    """A program's page; its ledger and burn-down only for those who manage it (and admins)."""
     manager = program.can_manage(current_user) or current_user.is_admin
     return render_template(
         "subsidies/program.html", program=program,
@@ -90,7 +94,7 @@ def program(program_id: int):
         can_manage=program.can_manage(current_user),
         ledger=subsidies.ledger_of(program) if manager else [],
         burn=subsidies.burn_down(program) if manager else [],
-        adjust_form=AdjustForm())
+        adjust_form=adjust_form or AdjustForm()), status
 
 
 @bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
@@ -136,13 +140,7 @@ def adjust(program_id: int):
 
     done = submit(form, adjust_budget, _("预算已调整。"),
                   lambda _result: url_for(".program", program_id=program.id))
-    if done:
-        return done
-    return render_template(
-        "subsidies/program.html", program=program, manager=True, can_manage=True,
-        balance=subsidies.balances([program.id])[program.id],
-        ledger=subsidies.ledger_of(program), burn=subsidies.burn_down(program),
-        adjust_form=form), 400
+    return done or _program_page(program, form, 400)
 
 
 # -- claims -------------------------------------------------------------------------------------
