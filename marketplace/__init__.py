@@ -43,7 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def configure_extensions(app: Flask) -> None:
-    from . import changes  # noqa: F401  (registers the change-log hooks)
+    from . import (
+        changes,  # noqa: F401  (registers the change-log hooks)
+        milestones,  # noqa: F401  (registers the hooks keeping need milestones)
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)

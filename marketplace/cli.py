@@ -1,4 +1,5 @@
-"""Command-line commands: ``flask seed …``, ``flask users create``, ``flask backup …``."""
+"""Command-line commands: ``flask seed …``, ``flask users create``, ``flask backup …``,
+``flask stats refresh``."""
 
 from __future__ import annotations
 
@@ -156,9 +157,24 @@ def backup_restore(path: str, yes: bool, no_reindex: bool):
         click.echo("recommender refitted")
 
 
+stats_cli = AppGroup("stats", help="The statistics officials see.")
+
+
+@stats_cli.command("refresh")
+def stats_refresh():
+    """Recompute every need's milestones (first request, first quote, live order) from the
+    deal tables: after rows were loaded with SQL that went around the app."""
+    from .milestones import refresh
+
+    with db.engine.begin() as connection:
+        refresh(connection)
+    click.echo("need milestones recomputed")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(users)
     app.cli.add_command(search_cli)
     app.cli.add_command(matching_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(stats_cli)

@@ -35,7 +35,7 @@ from sqlalchemy import JSON, func, inspect, select, text
 
 from matching.codes import TIER_RANK
 
-from .. import creditcode
+from .. import creditcode, milestones
 from ..demo.content import (
     NEED_BANKS,
     PACKAGE_BANKS,
@@ -859,6 +859,7 @@ def seed_volume(volume: Volume, now: datetime | None = None, log=print) -> SeedR
     log(f"planned {sum(map(len, plan.tables.values())):,} rows "
         f"in {time.perf_counter() - started:.1f} s")
     write_plan(plan)
+    milestones.refresh(db.session.connection())  # the rows were copied around the ORM
     audit.record(None, "bench_seed", None, packages=volume.packages, needs=volume.needs,
                  deals=volume.deals, seed=volume.seed)
     db.session.commit()

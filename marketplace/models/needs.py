@@ -47,6 +47,10 @@ class Need(TimestampMixin, db.Model):
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC)
     status: Mapped[str] = mapped_column(String(16), default=NeedStatus.OPEN, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Derived from the deal tables for the statistics (kept by marketplace.milestones).
+    first_request_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_quote_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ordered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when the need came from a demand-list import (需求清单) rather than its enterprise.
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"),
                                                         index=True)

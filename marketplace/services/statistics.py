@@ -31,14 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import ColumnElement, Select
-from sqlalchemy.sql.selectable import CTE, Subquery
+from sqlalchemy.sql.selectable import CTE
 
 from ..extensions import db
 from ..models import (
     CaseStatus,
     Category,
     ClaimStatus,
-    DealRequest,
     Enterprise,
     Need,
     NeedStatus,
@@ -47,7 +46,6 @@ from ..models import (
     Package,
     PackageStatus,
     Provider,
-    Quote,
     Region,
     SizeClass,
     Standing,
@@ -78,12 +76,6 @@ class Scope:
     level: str = ""
     region_ids: frozenset[int] = field(default=frozenset(), compare=False)
     every_region: bool = field(default=False, compare=False)  # region_ids are all there are
-
-    @property
-    def narrowed(self) -> bool:
-        """Whether the scope leaves out some needs (a region below all others, or a filter)."""
-        return bool(not self.every_region or self.start or self.end or self.industry
-                    or self.cluster or self.category or self.level)
 
     def filters(self) -> list[tuple[str, str]]:
         """(label, value) pairs naming the scope, for headings and exported files."""
@@ -156,41 +148,18 @@ def _scoped_needs(scope: Scope, *columns) -> Select:
     return query
 
 
-def _firsts(need_ids: Select | None) -> Subquery:
-    """Per need (of ``need_ids``, or every need) with any deal: when its first request, first
-    quote and first live order came.
-
-    One pass over the deal tables (a union of their timestamps grouped once by need) instead
-    of one grouped subquery per step, each joined to every need.
-    """
-    def of_scope(query: Select, need_id) -> Select:
-        return query if need_ids is None else query.where(need_id.in_(need_ids))
-
-    events = union_all(
-        of_scope(select(DealRequest.need_id, DealRequest.created_at.label("at"),
-                        literal_column("1").label("step")), DealRequest.need_id),
-        of_scope(select(DealRequest.need_id, Quote.created_at, literal_column("2"))
-                 .join(Quote, Quote.request_id == DealRequest.id), DealRequest.need_id),
-        of_scope(select(Order.need_id, Order.created_at, literal_column("3"))
-                 .where(Order.status != OrderStatus.CANCELLED), Order.need_id),
-    ).subquery("events")
-    first = {step: func.min(case((events.c.step == n, events.c.at))).label(step)
-             for n, step in enumerate(STEPS, 1)}
-    return (select(events.c.need_id, *first.values())
-            .group_by(events.c.need_id).subquery("firsts"))
-
-
 def _facts(scope: Scope) -> CTE:
-    """The scoped needs, one row each, with what every figure below is counted from."""
-    needs = _scoped_needs(scope, Need.id, Need.created_at,
-                          (Need.status == NeedStatus.OPEN).label("open"),
-                          Need.category_code.label("category"),
-                          Enterprise.county_id.label("county"),
-                          _month_bucket(Need.created_at).label("month")).cte("scoped")
-    # Narrow the deal tables to the scope's needs first, unless the scope is everything.
-    firsts = _firsts(select(needs.c.id) if scope.narrowed else None)
-    return (select(needs, *(firsts.c[step] for step in STEPS))
-            .outerjoin(firsts, firsts.c.need_id == needs.c.id).cte("facts"))
+    """The scoped needs, one row each, with what every figure below is counted from: the
+    milestones kept on each need (:mod:`marketplace.milestones`), so the deal tables are not
+    read at all."""
+    return _scoped_needs(scope, Need.id, Need.created_at,
+                         (Need.status == NeedStatus.OPEN).label("open"),
+                         Need.category_code.label("category"),
+                         Enterprise.county_id.label("county"),
+                         _month_bucket(Need.created_at).label("month"),
+                         Need.first_request_at.label("requested"),
+                         Need.first_quote_at.label("quoted"),
+                         Need.ordered_at.label("ordered")).cte("facts")
 
 
 def _postgres() -> bool:

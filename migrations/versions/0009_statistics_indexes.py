@@ -1,4 +1,5 @@
-"""statistics indexes
+"""statistics indexes (intentionally empty: the number was reserved for indexes that turned out
+not to be needed; the statistics' schema change is 0011)
 
 Revision ID: 0009
 Revises: 0008
