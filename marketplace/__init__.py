@@ -12,7 +12,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from .config import configure
-from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from .extensions import babel, bootstrap, cache, csrf, db, login_manager, migrate
 from .views import MAX_ID
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -53,6 +53,7 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("请先登录。")

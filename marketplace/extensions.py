@@ -4,6 +4,7 @@ import sqlite3
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_caching import Cache
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,6 +33,9 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+# Short-lived figures shared by every request (landing counts, statistics): per process by
+# default, in Redis when several workers or hosts serve (CACHE_TYPE, see config.py).
+cache = Cache()
 
 
 @event.listens_for(Engine, "connect")

@@ -48,6 +48,8 @@ def test_config(url: str) -> dict:
         "PASSWORD_HASH_METHOD": FAST_HASH,
         "SERVER_NAME": "localhost",
         "SEARCH_REBUILD_WORKERS": 1,
+        "CACHE_TYPE": "NullCache",  # figures are checked right after each write
+        "CACHE_NO_NULL_WARNING": True,
     }
 
 

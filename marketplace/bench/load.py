@@ -301,9 +301,12 @@ def _server_settings(settings: Settings) -> dict[str, object]:
     }
     if settings.search_backend:
         found["SEARCH_BACKEND"] = settings.search_backend
-    if _redis_reachable():
+    if _redis_reachable():  # as in production: limits and kept figures shared by the workers
+        run = int(time.time())
         found["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
-        found["RATELIMIT_KEY_PREFIX"] = f"zgsz-bench-{int(time.time())}"
+        found["RATELIMIT_KEY_PREFIX"] = f"zgsz-bench-{run}"
+        found.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://127.0.0.1:6379/1",
+                     CACHE_KEY_PREFIX=f"zgsz-bench-{run}:")
     return found
 
 

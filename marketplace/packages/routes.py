@@ -70,7 +70,7 @@ def index():
         max_price_fen=None if form.max_price.errors else form.max_price.data,
         free_trial=bool(form.free_trial.data), sort=form.sort.data or "newest",
     )
-    page = paginate(packages.visible_packages(current_user, filters))
+    page = paginate(packages.visible_packages(current_user, filters), shared_total=True)
     return render_template("packages/index.html", form=form, page=page)
 
 

@@ -1,0 +1,78 @@
+"""Figures kept for a short while (services/figures.py): the landing counts, the public package
+list's total and an official's dashboard are computed once per period and shown with their
+time; a period of 0 keeps nothing. (The other tests run with NullCache.)"""
+
+import re
+
+import pytest
+from sqlalchemy import event
+
+from marketplace.extensions import cache, db
+from marketplace.models import User
+from marketplace.services import statistics
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def kept_figures(app):
+    cache.init_app(app, config={"CACHE_TYPE": "SimpleCache"})
+    with app.app_context():
+        cache.clear()
+    yield
+    cache.init_app(app, config={"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True})
+
+
+def _count(page: str, label: str) -> int:
+    return int(re.search(label + r"\s*<strong>(\d+)</strong>", page).group(1))
+
+
+def test_landing_counts_are_kept_for_a_minute(app, client, kept_figures, make_provider,
+                                              make_package):
+    provider = make_provider().id
+    make_package(provider)
+    assert _count(client.get("/").get_data(as_text=True), "已发布方案包") == 1
+    assert "共 1 条" in client.get("/packages/").get_data(as_text=True)
+    make_package(provider, title="第二个包")
+    home = client.get("/").get_data(as_text=True)
+    assert _count(home, "已发布方案包") == 1  # kept
+    assert "第二个包" in home  # the newest packages themselves are never kept
+    assert "共 1 条" in client.get("/packages/").get_data(as_text=True)
+    assert "共 1 条" not in client.get("/packages/?category_code=quality").get_data(
+        as_text=True)  # other filters, another count
+    with app.app_context():
+        cache.clear()  # what the minute's end does
+    assert _count(client.get("/").get_data(as_text=True), "已发布方案包") == 2
+    assert "共 2 条" in client.get("/packages/").get_data(as_text=True)
+
+
+def test_a_dashboard_is_counted_once_per_period(app, kept_figures, make_user):
+    official = make_user(role="gov", region_code="320500")
+    with app.app_context():
+        actor = db.session.get(User, official.id)
+        statements = []
+        listener = lambda *args: statements.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            first = statistics.dashboard(statistics.scope_for(actor))
+            counted = len(statements)
+            again = statistics.dashboard(statistics.scope_for(actor))
+            assert again.computed_at == first.computed_at and again.funnel == first.funnel
+            assert len(statements) - counted < counted / 2  # only the scope was looked up
+            narrower = statistics.dashboard(statistics.scope_for(actor, category="quality"))
+            assert narrower.computed_at != first.computed_at
+            app.config["STATS_CACHE_SECONDS"] = 0
+            fresh = statistics.dashboard(statistics.scope_for(actor))
+            assert fresh.computed_at > first.computed_at
+        finally:
+            app.config["STATS_CACHE_SECONDS"] = 60
+            event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def test_the_dashboard_says_when_its_figures_were_computed(app, client, kept_figures,
+                                                           make_user):
+    official = make_user(role="gov", region_code="320500")
+    with app.app_context():
+        email = db.session.get(User, official.id).email
+    client.post("/auth/login", data={"email": email, "password": PASSWORD})
+    page = client.get("/stats/").get_data(as_text=True)
+    assert "数据时间" in page and "最多保留 60 秒" in page
