@@ -57,6 +57,7 @@ class DefaultConfig:
     CACHE_DEFAULT_TIMEOUT = 60
     LANDING_CACHE_SECONDS = 60  # the counts on the home page and the package list's total
     STATS_CACHE_SECONDS = 60  # an official's dashboard figures for the same scope and filters
+    LEADS_CACHE_SECONDS = 60  # a provider's ranked leads while its packages stay the same
 
 
 def _env_overrides() -> dict:

@@ -13,6 +13,7 @@ that finds no saved recommender fits one itself, which at volume takes minutes.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 
@@ -40,6 +41,9 @@ def warm_up(app: Flask) -> None:
         from .extensions import db
 
         db.session.remove()
+    # The recommender is a few hundred thousand long-lived objects: moved out of the garbage
+    # collector's sight, a full collection no longer walks them in the middle of a request.
+    gc.freeze()
 
 
 def expose_worker_pid(app: Flask) -> None:

@@ -180,3 +180,30 @@ def test_providers_the_chain_already_uses_are_boosted(app, chain, make_enterpris
         assert matching_service.chain_adoption() == {leader: {package.provider_id: 1}}
     page = _login(app, chain["user"]).get(f"/needs/{chain['need']}").get_data(as_text=True)
     assert "同链 1 家企业在用" in page
+
+
+def test_provider_leads_are_ranked_once_a_minute_but_read_fresh(app, chain, make_need,
+                                                                make_package):
+    """The ranking is kept (LEADS_CACHE_SECONDS); a need closed meanwhile disappears at once,
+    and a change to the provider's packages ranks afresh."""
+    from marketplace.extensions import cache
+
+    cache.init_app(app, config={"CACHE_TYPE": "SimpleCache"})
+    try:
+        client = _login(app, chain["provider_user"])
+        assert "注塑机停机多" in client.get("/packages/leads").get_data(as_text=True)
+        with app.app_context():
+            sme = db.session.get(Need, chain["need"]).enterprise_id
+        make_need(sme, title="注塑机开机率看板", description=NEED_TEXT)
+        page = client.get("/packages/leads").get_data(as_text=True)
+        assert "注塑机开机率看板" not in page  # the kept ranking
+        with app.app_context():
+            db.session.get(Need, chain["need"]).status = "closed"
+            db.session.commit()
+        assert "注塑机停机多" not in client.get("/packages/leads").get_data(as_text=True)
+        with app.app_context():
+            provider_id = db.session.get(User, chain["provider_user"]).provider_id
+        make_package(provider_id, title="注塑机开机率分析")  # its packages changed
+        assert "注塑机开机率看板" in client.get("/packages/leads").get_data(as_text=True)
+    finally:
+        cache.init_app(app, config={"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True})

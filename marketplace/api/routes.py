@@ -257,8 +257,9 @@ def recommendations(need_id: int):
     if found.status == NeedStatus.OPEN:
         items = matching.packages_for_need(found)
         matching.record_impressions(found, items)
-    db.session.commit()
-    return respond({"need_id": found.id, "items": [serialize.suggestion(s) for s in items]})
+    body = {"need_id": found.id, "items": [serialize.suggestion(s) for s in items]}
+    db.session.commit()  # after serialising: a commit expires every loaded object
+    return respond(body)
 
 
 # -- search -------------------------------------------------------------------------------------

@@ -73,9 +73,10 @@ def detail(need_id: int):
         if need.status == NeedStatus.OPEN:
             suggestions = matching.packages_for_need(need)
             matching.record_impressions(need, suggestions)
-    db.session.commit()
-    return render_template("needs/detail.html", need=need, suggestions=suggestions,
+    page = render_template("needs/detail.html", need=need, suggestions=suggestions,
                            requests=requests)
+    db.session.commit()  # the impressions (and an audited read); after rendering, as a
+    return page  # commit expires every loaded object and the page would load each again
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
