@@ -34,12 +34,15 @@ def region_choices(levels: tuple[str, ...] = ("province", "city", "county")) -> 
     """Regions in tree order (province, each city followed by its counties)."""
     regions = db.session.scalars(select(Region).order_by(Region.sort)).all()
     roots = [r for r in regions if r.parent_id is None]
+    children: dict[int, list[Region]] = {}
+    for region in regions:  # from the one query, not one lazy load per region
+        children.setdefault(region.parent_id, []).append(region)
     ordered: list[Region] = []
 
     def walk(region: Region) -> None:
         if region.level in levels:
             ordered.append(region)
-        for child in region.children:
+        for child in children.get(region.id, ()):
             walk(child)
 
     for root in roots:
