@@ -1301,7 +1301,8 @@ class Matcher(BaseEstimator):
             own = self._package_slot.get(item_id)
             if own is not None:
                 valid[own] = False
-            T = self._package_rows.scores(self._weighted(q))
+            T = self._package_rows.scores(
+                self._weighted(self._package_rows.without_common(q)))
             text, gate = self._text_scores(T, np.array([q.nnz > 0]), valid)
             nd = {
                 "cat": pk_q["cat"][0],

@@ -11,6 +11,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+# Query features in more than this share of the rows are left out of similarity between rows
+# of the same kind, once there are at least COMMON_MIN_ROWS rows (SparseRows.without_common).
+COMMON_SHARE = 0.5
+COMMON_MIN_ROWS = 50
+
 
 class SparseRows:
     """Slot-addressed sparse rows with a transposed CSR copy for fast scoring.
@@ -52,6 +57,28 @@ class SparseRows:
         if not self.n_delta:
             return main
         return np.hstack([main, (queries @ self.delta_t).toarray()])
+
+    def without_common(self, queries: sp.csr_matrix, share: float = COMMON_SHARE) -> sp.csr_matrix:
+        """``queries`` less the features found in more than ``share`` of the rows.
+
+        Such a feature (boilerplate every package description has: "参考价", "天内交付")
+        tells no row from another, yet scoring a query that has it walks its posting list
+        through every row: package-to-package similarity spent 80 % of its time on 55 such
+        features at 73k packages. A small catalogue keeps everything (there, every feature is
+        in half of the rows).
+        """
+        if self.n_slots < COMMON_MIN_ROWS:
+            return queries
+        frequency = np.diff(self.main_t.indptr)
+        if self.n_delta:
+            frequency = frequency + np.diff(self.delta_t.indptr)
+        common = frequency[queries.indices] > share * max(self.n_slots, 1)
+        if not common.any():
+            return queries
+        kept = queries.copy()
+        kept.data[common] = 0
+        kept.eliminate_zeros()
+        return kept
 
     def rows(self, slots: np.ndarray) -> sp.csr_matrix:
         """The rows at ``slots`` (in that order)."""
