@@ -28,6 +28,7 @@ from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
+from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.text import utf8encode
@@ -487,6 +488,52 @@ def segment_key(reader) -> str:
     return f"{seg.segment_id()}"
 
 
+class OneEditIndex:
+    """The terms of a field by their one-character deletions ("symmetric delete"): the terms
+    within one edit (Damerau–Levenshtein) of a word share a deletion with it, or are one of
+    its deletions, or it is one of theirs. Finding them compares the word with those few
+    terms instead of every term of the field, as Whoosh's ``terms_within`` does (135 ms a
+    suggestion at 100k packages, in Python)."""
+
+    def __init__(self, terms: Iterable[str]):
+        self._by_variant: dict[str, list[str]] = {}
+        for term in terms:
+            for variant in _with_deletions(term):
+                self._by_variant.setdefault(variant, []).append(term)
+
+    def within_one(self, word: str) -> list[str]:
+        """The terms at most one edit from ``word`` (``word`` itself too, if it is one)."""
+        seen: set[str] = set()
+        found = []
+        for variant in _with_deletions(word):
+            for term in self._by_variant.get(variant, ()):
+                if term not in seen:
+                    seen.add(term)
+                    if damerau_levenshtein(word, term) <= 1:
+                        found.append(term)
+        return found
+
+
+# Segments never change: each one's index is built at its first suggestion and kept (by segment
+# id, per process) while the segment is searched; a write adds a small segment of its own.
+_ONE_EDIT: dict[tuple[str, str], OneEditIndex] = {}
+_ONE_EDIT_KEPT = 64
+
+
+def _one_edit_index(leaf, field: str) -> OneEditIndex:
+    key = (segment_key(leaf), field)
+    found = _ONE_EDIT.get(key)
+    if found is None:
+        if len(_ONE_EDIT) >= _ONE_EDIT_KEPT:  # merged-away segments: start over
+            _ONE_EDIT.clear()
+        found = _ONE_EDIT[key] = OneEditIndex(leaf.field_terms(field))
+    return found
+
+
+def _with_deletions(text: str) -> set[str]:
+    return {text, *(text[:i] + text[i + 1:] for i in range(len(text)))}
+
+
 class WhooshView:
     """One searcher's documents as numpy arrays, with global doc numbers.
 
@@ -576,10 +623,11 @@ class WhooshView:
         """Index terms one edit from ``word`` with their document frequency in ``text``."""
         reader = self.searcher.reader()
         out: dict[str, int] = {}
-        for field in TEXT_FIELDS:
-            for term in reader.terms_within(field, word, 1):
-                if term != word:
-                    out[term] = max(out.get(term, 0), reader.doc_frequency("text", term))
+        for leaf, _offset in self.leaves:
+            for field in TEXT_FIELDS:
+                for term in _one_edit_index(leaf, field).within_one(word):
+                    if term != word and term not in out:
+                        out[term] = reader.doc_frequency("text", term)
         return out
 
     def record_fields(self, docnum: int) -> dict[str, Any]:
