@@ -81,6 +81,14 @@ class PercentField(YuanField):
     }
 
 
+class OptionalChoice(Optional):
+    """``Optional()`` for a select field: only a blank value skips the choice check.
+    (``Optional()`` skips it for spaces too, and "  " then reached the views as a chosen id.)"""
+
+    def __init__(self):
+        super().__init__(strip_whitespace=False)
+
+
 def new_key() -> str:
     return uuid4().hex
 

@@ -729,6 +729,10 @@ def test_the_event_form_puts_messages_beside_the_fields_and_writes_nothing(app, 
                                                            registration_deadline=past))
     assert beside(response.get_data(as_text=True), "starts_at", "开始时间需在将来。")
     assert response.status_code == 400
+    response = client.post("/events/new", data=form_values(chain_leader_id="  "))
+    assert response.status_code == 400  # was a 500 (int("  "))
+    assert re.search(r'name="chain_leader_id".*?</select>\s*<div class="invalid-feedback'
+                     r'[^"]*">\s*不是有效的选择。', response.get_data(as_text=True), re.S)
     with app.app_context():
         assert count(MatchEvent) == 0
 
@@ -808,6 +812,13 @@ def test_a_refused_outcome_shows_its_message_beside_the_field(app, officials, ma
     assert response.status_code == 400
     assert re.search(r'name="package_id".*?</select>\s*<div class="invalid-feedback[^"]*">\s*'
                      "请选择这家服务商已发布的方案包。", response.get_data(as_text=True), re.S)
+    response = login(app, market["sme_a"]).post(  # blank-looking ids were a 500 (int(" "))
+        f"/events/meetings/{made['first']}/outcome",
+        data={"outcome": "request_sent", "need_id": " ", "package_id": "  "})
+    assert response.status_code == 400
+    for name in ("need_id", "package_id"):
+        assert re.search(rf'name="{name}".*?</select>\s*<div class="invalid-feedback[^"]*">\s*'
+                         "不是有效的选择。", response.get_data(as_text=True), re.S), name
     with app.app_context():
         assert count(DealRequest) == 0
 

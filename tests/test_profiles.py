@@ -60,6 +60,7 @@ def test_size_class_follows_national_classification(ctx, employees, revenue, siz
         ("county_code", "320500", "不是有效的选择"),
         ("industry_code", "C99", "不是有效的选择"),
         ("chain_leader_id", "999999", "不是有效的选择"),
+        ("chain_leader_id", "  ", "不是有效的选择"),  # was a 500 (int("  "))
         ("name", "", "请填写企业名称"),
     ],
 )
@@ -113,7 +114,8 @@ def test_provider_profile_waits_for_verification(client, app, make_user, auth):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [("tier", "galactic", "不是有效的选择"), ("region_codes", [], "请至少选择一个服务地区"),
-     ("phone", "call me", "电话号码格式不正确"), ("kind", "", "请选择单位类型")],
+     ("phone", "call me", "电话号码格式不正确"), ("kind", "", "请选择单位类型"),
+     ("lead_enterprise_id", " ", "不是有效的选择")],  # the last was a 500 (int(" "))
 )
 def test_provider_bad_input(client, app, make_user, auth, field, value, message):
     auth.login(make_user(role="provider", company=False))

@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 from flask import request
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from werkzeug.security import check_password_hash
 
@@ -20,9 +22,20 @@ from marketplace.models import AuditEntry, Need, Package, User
 from marketplace.security import accepts_upload, redact
 from marketplace.services.search import drain_all
 from tests.conftest import PASSWORD
-from tests.test_fuzz_forms import FORM_POSTS, build_world, client_for, filled, snapshot
+from tests.test_fuzz_forms import (
+    FORM_POSTS,
+    FUZZ,
+    build_world,
+    client_for,
+    filled,
+    fuzz_form_post,
+    relax_limits,
+    snapshot,
+    submission,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379"
+POSTGRES_EXAMPLES = 3  # per form row, in test_every_form_post_survives_odd_values_on_postgresql
 
 
 @pytest.fixture
@@ -391,16 +404,17 @@ def _values(app, query: str, **params) -> list:
 
 
 @pytest.mark.parametrize("form", FORM_POSTS, ids=[f.id for f in FORM_POSTS])
-def test_fields_a_form_does_not_offer_are_ignored(app, world, form, make_user, make_provider):
-    users, ids = world
+def test_fields_a_form_does_not_offer_are_ignored(app, form, make_user, make_provider,
+                                                  make_need, make_package):
+    users, ids = build_world(app, make_user, make_provider, make_need, make_package,
+                             form.placeholders)
     extras = _extras(app, make_user, make_provider)
     injected = {name: value for name, value in extras.items() if name not in form.valid}
     client = client_for(app, users, form.role)
     before = snapshot(app)
     verified_before = {row[0] for row in _values(app, "SELECT id FROM providers WHERE verified")}
-    response = client.post(form.path.format(**ids), data={**filled(form.valid, ids),
-                                                           **injected})
-    assert response.status_code == 302  # the valid part was accepted
+    response = client.post(form.path.format(**ids), data=submission(form, ids, injected))
+    assert form.accepted(response), response.status_code  # the valid part was accepted
     after = snapshot(app)
     other_enterprise, rival = int(extras["enterprise_id"]), int(extras["provider_id"])
 
@@ -408,15 +422,21 @@ def test_fields_a_form_does_not_offer_are_ignored(app, world, form, make_user, m
         return _values(app, query, **params)[0][0]
 
     assert count("SELECT count(*) FROM users WHERE role = 'admin'") == 1
-    assert count("SELECT count(*) FROM users WHERE region_id = :r",
-                 r=int(extras["region_id"])) == 0
-    for table in ("needs", "deal_requests", "orders"):
+    for table in ("users", "subsidy_programs", "import_batches", "match_events"):
+        assert count(f"SELECT count(*) FROM {table} WHERE region_id = :r",
+                     r=int(extras["region_id"])) == 0, table
+    for table in ("needs", "deal_requests", "orders", "typical_cases", "subsidy_claims",
+                  "diagnosis_results"):
         assert count(f"SELECT count(*) FROM {table} WHERE enterprise_id = :e",
-                     e=other_enterprise) == 0
-    for table in ("packages", "deal_requests", "orders", "users"):
+                     e=other_enterprise) == 0, table
+    for table in ("packages", "deal_requests", "orders", "users", "typical_cases"):
         assert count(f"SELECT count(*) FROM {table} WHERE provider_id = :p", p=rival) == 0
-    assert count("SELECT count(*) FROM orders WHERE amount_fen = 1") == 0
-    assert count("SELECT count(*) FROM needs WHERE author_id = :u",
+    for table in ("orders", "subsidy_claims", "subsidy_ledger"):
+        assert count(f"SELECT count(*) FROM {table} WHERE amount_fen = 1") == 0, table
+    for table in ("needs", "typical_cases", "diagnosis_results"):
+        assert count(f"SELECT count(*) FROM {table} WHERE author_id = :u",
+                     u=int(extras["owner_id"])) == 0, table
+    assert count("SELECT count(*) FROM api_tokens WHERE user_id = :u",
                  u=int(extras["owner_id"])) == 0
     assert count("SELECT count(*) FROM deal_requests WHERE requester_id = :u",
                  u=int(extras["owner_id"])) == 0
@@ -428,12 +448,40 @@ def test_fields_a_form_does_not_offer_are_ignored(app, world, form, make_user, m
     verified = {row[0] for row in _values(app, "SELECT id FROM providers WHERE verified")}
     assert verified == verified_before | (
         {ids["unverified"]} if form.endpoint == "admin.verify_provider" else set())
-    statuses = {"needs": "open", "packages": "draft", "deal_requests": "pending"}
+    statuses = {"needs": "open", "packages": "draft", "deal_requests": "pending",
+                "typical_cases": "draft", "subsidy_programs": "draft"}
     for table, first_status in statuses.items():
         new_rows = len(after[table]) - len(before[table])
         if new_rows > 0:
             newest = _values(app, f"SELECT status FROM {table} ORDER BY id DESC LIMIT 1")
             assert newest[0][0] == first_status, table
+
+
+# --- the form fuzz on PostgreSQL -------------------------------------------------------------
+
+def test_every_form_post_survives_odd_values_on_postgresql(database_url, request):
+    """``tests/test_fuzz_forms.py`` fuzzes every form at length on SQLite, and checks that
+    what SQLite kept PostgreSQL would take too (lengths, integers, NUL). This is a short pass
+    of the same fuzz on PostgreSQL itself: a few examples per row, in one world for every
+    row (rows that end an object come after the rows that use it), because there a world
+    per row, its commits and the teardown's TRUNCATE cost most of a second."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite tests/test_fuzz_forms.py fuzzes every form at length")
+    app, world = request.getfixturevalue("app"), request.getfixturevalue("world")
+    relax_limits(app)
+    for form in FORM_POSTS:
+        _short_fuzz(app, world, form)()
+
+
+def _short_fuzz(app, world, form):
+    # No example database: one test function serves every row.
+    @settings(FUZZ, max_examples=POSTGRES_EXAMPLES, database=None)
+    @given(data=st.data())
+    def fuzz(data):
+        note(f"form {form.id}")
+        fuzz_form_post(app, world, form, data, min_changed=1)
+
+    return fuzz
 
 
 # --- stored markup is shown escaped ----------------------------------------------------------

@@ -436,6 +436,20 @@ def test_repeated_submission_with_the_same_key_acts_once(app, make_program, offi
             run_once(actor, "bad key!", "adjust_budget", dict)
 
 
+def test_a_key_used_for_one_action_is_refused_for_another(app, make_program, officials):
+    """Its stored result has another shape (the views read it): a refusal, not a repeat."""
+    program_id = make_program()
+    with app.app_context():
+        actor = db.session.get(User, officials["county"].id)
+        program = db.session.get(SubsidyProgram, program_id)
+        run_once(actor, "key-0123456789", "adjust_budget", lambda: {
+            "entry_id": subsidies.adjust_budget(actor, program, 1_000 * YUAN, "追加").id})
+        db.session.commit()
+        with pytest.raises(ValidationFailed) as refused:
+            run_once(actor, "key-0123456789", "approve_claims", lambda: {"results": []})
+        assert "提交编号无效" in str(refused.value.errors["form"])
+
+
 # -- races --------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,15 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.models import LedgerEntry, SubsidyClaim, SubsidyProgram, User
+from marketplace.models import (
+    DealRequest,
+    IdempotencyKey,
+    LedgerEntry,
+    Order,
+    SubsidyClaim,
+    SubsidyProgram,
+    User,
+)
 from marketplace.services.deals import today
 from tests.conftest import PASSWORD
 
@@ -164,3 +172,45 @@ def test_active_programs_cannot_be_edited(app, people):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(SubsidyProgram.name)) == "虎丘区智改数转券"
+
+
+@pytest.mark.parametrize("key", ["not a key!", "create-key-0001"], ids=["garbled", "reused"])
+def test_a_broken_submission_key_refuses_the_bulk_approval(app, people, make_need, key):
+    """The key is a hidden field: a garbled one, or one already used to create the program,
+    is a message on the queue (both were a 500)."""
+    county = login(app, people["county"])
+    program_url = county.post("/subsidies/programs/new",
+                              data=program_form()).headers["Location"]
+    county.post(program_url + "/activate")
+    with app.app_context():
+        enterprise_id = db.session.get(User, people["sme"].id).enterprise_id
+        provider_id = db.session.get(User, people["provider"].id).provider_id
+    need_id = make_need(enterprise_id)
+    with app.app_context():
+        request = DealRequest(need_id=need_id, package_id=people["package"], status="ordered",
+                              enterprise_id=enterprise_id, provider_id=provider_id)
+        db.session.add(request)
+        db.session.flush()
+        order = Order(need_id=need_id, request_id=request.id, package_id=people["package"],
+                      enterprise_id=enterprise_id, provider_id=provider_id, status="accepted",
+                      amount_fen=1_000_000, scope="设备联网", delivery_days=10,
+                      due_date=today() + timedelta(days=10))
+        db.session.add(order)
+        db.session.flush()
+        claim = SubsidyClaim(program_id=int(program_url.rsplit("/", 1)[1]), order_id=order.id,
+                             enterprise_id=enterprise_id, year=today().year,
+                             order_amount_fen=1_000_000, amount_fen=500_000)
+        db.session.add(claim)
+        db.session.flush()
+        db.session.add(LedgerEntry(program_id=claim.program_id, claim_id=claim.id,
+                                   kind="reserve", amount_fen=500_000))
+        db.session.commit()
+        claim_id = claim.id
+    response = county.post("/subsidies/claims/approve", data={
+        "claim_ids": [claim_id], "idempotency_key": key}, follow_redirects=True)
+    assert response.request.path == "/subsidies/claims"
+    assert "提交编号无效，请刷新页面后重试。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(SubsidyClaim, claim_id).status == "reserved"
+        assert db.session.scalar(select(func.count()).select_from(IdempotencyKey).where(
+            IdempotencyKey.action == "approve_claims")) == 0

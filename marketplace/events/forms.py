@@ -20,7 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..forms import INVALID_CHOICE, LengthChars, NoControlChars
+from ..forms import INVALID_CHOICE, LengthChars, NoControlChars, OptionalChoice
 from ..services.events import (
     CAPACITY_MAX,
     DESCRIPTION_MAX,
@@ -90,7 +90,7 @@ class EventForm(FlaskForm):
                                validators=[Optional()],
                                description=_l("选了集群或产业链时，企业符合其一即可报名。"))
     chain_leader_id = SelectField(_l("面向产业链（链主）"), invalid_choice_message=INVALID_CHOICE,
-                                  validators=[Optional()])
+                                  validators=[OptionalChoice()])
     submit = SubmitField(_l("保存"))
 
 
@@ -128,10 +128,10 @@ class OutcomeForm(FlaskForm):
     outcome = SelectField(_l("对接结果"), invalid_choice_message=INVALID_CHOICE,
                           validators=[DataRequired(_l("请选择结果。"))])
     need_id = SelectField(_l("需求"), invalid_choice_message=INVALID_CHOICE,
-                          validators=[Optional()],
+                          validators=[OptionalChoice()],
                           description=_l("选择“已发出对接申请”时填写。"))
     package_id = SelectField(_l("方案包"), invalid_choice_message=INVALID_CHOICE,
-                             validators=[Optional()])
+                             validators=[OptionalChoice()])
     note = TextAreaField(_l("备注"), validators=[Optional(), LengthChars(0, NOTE_MAX),
                                                NoControlChars()])
     submit = SubmitField(_l("保存结果"))

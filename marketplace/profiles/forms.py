@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from ..forms import INVALID_CHOICE, NoControlChars
+from ..forms import INVALID_CHOICE, NoControlChars, OptionalChoice
 
 CREDIT_CODE_HELP = _l("18 位，见营业执照。")
 CREDIT_CODE_LENGTH = _l("统一社会信用代码应为 18 位。")
@@ -37,7 +37,7 @@ class EnterpriseForm(FlaskForm):
     industry_code = SelectField(_l("行业（国民经济行业分类）"),
                                 validators=[DataRequired(_l("请选择行业。"))])
     cluster_code = SelectField(_l("所属产业集群"), validators=[Optional()])
-    chain_leader_id = SelectField(_l("所在产业链的链主企业"), validators=[Optional()],
+    chain_leader_id = SelectField(_l("所在产业链的链主企业"), validators=[OptionalChoice()],
                                   description=_l("如果您是某家链主企业的供应商，请选择。"))
     submit = SubmitField(_l("保存"))
 
@@ -53,7 +53,7 @@ class ProviderForm(FlaskForm):
     region_codes = SelectMultipleField(_l("服务地区"), invalid_choice_message=INVALID_CHOICE,
                                        description=_l("可多选；选择江苏省表示全省。"),
                                        validators=[DataRequired(_l("请至少选择一个服务地区。"))])
-    lead_enterprise_id = SelectField(_l("链主平台"), validators=[Optional()],
+    lead_enterprise_id = SelectField(_l("链主平台"), validators=[OptionalChoice()],
                                      description=_l("如果本单位是某家链主企业建设的平台，请选择该企业。"))
     description = TextAreaField(_l("单位简介"),
                                 validators=[Length(max=2000), NoControlChars()])

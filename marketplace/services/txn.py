@@ -20,6 +20,7 @@ from ..models import IdempotencyKey, User
 from .errors import ValidationFailed
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+INVALID_KEY = _l("提交编号无效，请刷新页面后重试。")
 
 
 def begin_write() -> None:
@@ -41,19 +42,27 @@ def run_once(actor: User, key: str | None, action: str, act: Callable[[], dict])
     if not key:
         return act()
     if not KEY_PATTERN.match(key):
-        raise ValidationFailed({"form": _l("提交编号无效，请刷新页面后重试。")})
+        raise ValidationFailed({"form": INVALID_KEY})
     begin_write()
     done = _stored(actor, key)
     if done is not None:
-        return done.result
+        return _repeated(done, action)
     record = IdempotencyKey(user_id=actor.id, key=key, action=action, result={})
     try:
         with db.session.begin_nested():  # a concurrent twin waits here, then conflicts
             db.session.add(record)
     except IntegrityError:
-        return _stored(actor, key).result
+        return _repeated(_stored(actor, key), action)
     record.result = act()
     return record.result
+
+
+def _repeated(done: IdempotencyKey, action: str) -> dict:
+    """The first submission's result; a key used for another action is no repeat of this one
+    (its result has another shape) and is refused."""
+    if done.action != action:
+        raise ValidationFailed({"form": INVALID_KEY})
+    return done.result
 
 
 def _stored(actor: User, key: str) -> IdempotencyKey | None:

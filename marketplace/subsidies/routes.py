@@ -179,14 +179,20 @@ def bulk_approve():
     form = BulkApproveForm()
     form.claim_ids.choices = refchoices.options(
         (c.id, str(c.id)) for c in subsidies.claims_for(current_user, limit=1000))
-    if not form.validate_on_submit():
+    result = None
+    if form.validate_on_submit():
+        try:
+            result = run_once(current_user, form.idempotency_key.data, "approve_claims", lambda: {
+                "results": [asdict(r) for r in subsidies.approve_claims(current_user,
+                                                                         form.claim_ids.data)]})
+        except ValidationFailed as failure:  # a broken submission key
+            db.session.rollback()
+            apply_errors(form, failure)
+    if result is None:
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "danger")
         return redirect(url_for(".claims"))
-    result = run_once(current_user, form.idempotency_key.data, "approve_claims", lambda: {
-        "results": [asdict(r) for r in subsidies.approve_claims(current_user,
-                                                                 form.claim_ids.data)]})
     db.session.commit()
     results = [subsidies.BulkResult(**r) for r in result["results"]]
     approved = sum(r.ok for r in results)
