@@ -90,7 +90,7 @@ def cmd_load(args) -> None:
                              workers=args.workers, threads=args.threads,
                              clients=args.clients, duration=args.duration,
                              warmup=args.warmup, search_backend=args.search_backend,
-                             secret_key=config["SECRET_KEY"])
+                             secret_key=config["SECRET_KEY"], keep_figures=args.keep_figures)
     outcome = load.run(settings)
     print(f"\n{machine_note()}\n")
     print(load.report(outcome))
@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     load.add_argument("--warmup", type=float, default=15.0, help="seconds of unmeasured load")
     load.add_argument("--search-backend", default=None,
                       help="SEARCH_BACKEND for the workers (default: the app's default)")
+    load.add_argument("--keep-figures", action=argparse.BooleanOptionalAction, default=True,
+                      help="keep landing counts, dashboards and leads for 60 s as production "
+                           "does (--no-keep-figures: compute them on every request)")
     load.set_defaults(run=cmd_load)
 
     args = parser.parse_args(argv)

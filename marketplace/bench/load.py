@@ -45,6 +45,7 @@ from .serve import WORKER_HEADER, Gunicorn
 from .timing import percentile, table
 
 TARGET_P95_MS = 300.0
+NEVER_KEPT = {"LANDING_CACHE_SECONDS": 0, "STATS_CACHE_SECONDS": 0, "LEADS_CACHE_SECONDS": 0}
 SEARCH_WORDS = ("设备联网", "预测性维护", "OEE", "排产", "质量检测", "视觉检测", "能耗监测",
                 "仓储", "条码", "数字孪生", "安全生产", "低代码", "供应链", "客户管理",
                 "注塑机", "停机", "报工", "追溯", "电费", "点检")
@@ -65,6 +66,7 @@ class Settings:
     duration: float = 60.0
     warmup: float = 15.0
     search_backend: str | None = None
+    keep_figures: bool = True  # False: LANDING/STATS/LEADS_CACHE_SECONDS = 0
     secret_key: str = "zgsz-bench-secret"
     seed: int = 2026
 
@@ -301,6 +303,8 @@ def _server_settings(settings: Settings) -> dict[str, object]:
     }
     if settings.search_backend:
         found["SEARCH_BACKEND"] = settings.search_backend
+    if not settings.keep_figures:
+        found.update(NEVER_KEPT)
     if _redis_reachable():  # as in production: limits and kept figures shared by the workers
         run = int(time.time())
         found["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
@@ -359,6 +363,7 @@ def run(settings: Settings, log=print) -> Outcome:
     app = bench_app(settings.database_url, SEARCH_INDEX_DIR=str(settings.workdir / "search"),
                     MATCHING_DIR=str(settings.workdir / "matching"),
                     API_RATE_LIMIT="1000000 per minute",
+                    **({} if settings.keep_figures else NEVER_KEPT),
                     SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0,
                                                "pool_pre_ping": True, "hide_parameters": True})
     catalogue, personas = catalogue_and_personas(app, settings.clients, settings.seed)
@@ -415,7 +420,9 @@ def report(outcome: Outcome) -> str:
                  len(outcome.errors), "", float("nan"), ""))
     settings = outcome.settings
     head = (f"{settings.clients} clients, {settings.workers} gunicorn workers × "
-            f"{settings.threads} threads, {settings.duration:.0f} s measured after "
+            f"{settings.threads} threads, figures "
+            f"{'kept 60 s' if settings.keep_figures else 'never kept'}, "
+            f"{settings.duration:.0f} s measured after "
             f"{settings.warmup:.0f} s warm-up; {len(outcome.workers_seen)} workers answered; "
             f"{len(outcome.errors)} errors")
     text = table(("route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
