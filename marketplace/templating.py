@@ -35,6 +35,7 @@ LABELS = {
                "order_delivered": _l("服务商已交付，请验收"), "delivery_accepted": _l("企业已验收"),
                "order_disputed": _l("企业对交付提出异议"), "review_received": _l("收到评价"),
                "order_cancelled": _l("订单已取消"), "claim_approved": _l("补贴已批准"),
+               "claim_ready": _l("企业已验收，补贴待审批"),
                "claim_rejected": _l("补贴被驳回"), "claim_paid": _l("补贴已拨付"),
                "case_to_confirm": _l("典型案例待您确认"), "case_returned": _l("典型案例被退回修改"),
                "case_confirmed": _l("对方已确认典型案例，等待审核"),

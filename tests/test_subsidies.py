@@ -13,6 +13,7 @@ from marketplace.models import (
     DealRequest,
     Enterprise,
     LedgerEntry,
+    Notification,
     Order,
     OrderStatus,
     Package,
@@ -597,3 +598,26 @@ def test_the_readme_worked_example(app, make_program, make_deal, officials):
         best = subsidies.best_offer(deal.enterprise, deal.package, 36_000 * YUAN, TODAY)
         assert (best.program.name, best.amount_fen, best.net_fen) == (
             "省数字化转型券", 10_800 * YUAN, 25_200 * YUAN)
+
+
+def test_the_programs_officials_hear_when_a_claim_can_be_approved(app, make_program, make_deal,
+                                                                  officials, make_user):
+    """Accepting the delivery makes the reserved claim approvable: the officials of the
+    program's region are told, nobody else."""
+    program = make_program()  # the county's
+    sme, request_id = make_deal(10_000 * YUAN)
+    order_id = accept(app, sme, request_id)
+    with app.app_context():
+        deals.mark_delivered(db.session.get(User, make_deal.provider_user.id),
+                             db.session.get(Order, order_id))
+        db.session.commit()
+        assert not db.session.scalars(select(Notification).where(
+            Notification.kind == "claim_ready")).all()  # delivered is not yet accepted
+        deals.accept_delivery(db.session.get(User, sme), db.session.get(Order, order_id))
+        db.session.commit()
+        told = db.session.scalars(select(Notification).where(
+            Notification.kind == "claim_ready")).all()
+        claim = claim_of(order_id)
+        assert [n.user_id for n in told] == [officials["county"].id]
+        assert told[0].link == f"/subsidies/claims/{claim.id}"
+        assert claim.program_id == program

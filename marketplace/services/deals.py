@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import (
+    ClaimStatus,
     DealRequest,
     Enterprise,
     FeedbackKind,
@@ -262,6 +263,10 @@ def accept_delivery(actor: User, order: Order) -> None:
     _record_feedback(order.need_id, order.package_id, FeedbackKind.ACCEPTED)
     notify("delivery_accepted", order.need.title, f"/deals/orders/{order.id}",
            provider_id=order.provider_id)
+    claim = subsidies.claim_for_order(order)
+    if claim is not None and claim.status == ClaimStatus.RESERVED:  # now it can be approved
+        notify("claim_ready", f"{claim.program.name}：{order.need.title}",
+               f"/subsidies/claims/{claim.id}", region_id=claim.program.region_id)
     audit.record(actor, "accept_delivery", order)
 
 

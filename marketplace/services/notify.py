@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import Notification, User
+from ..models import Notification, Role, User
 from ..models._base import utcnow
 
 log = logging.getLogger("marketplace.email")
@@ -33,20 +33,24 @@ def _backend():
     return getattr(import_module(module), name)()
 
 
-def _recipients(enterprise_id: int | None = None, provider_id: int | None = None) -> list[User]:
+def _recipients(enterprise_id: int | None = None, provider_id: int | None = None,
+                region_id: int | None = None) -> list[User]:
     query = select(User).where(User.active.is_(True))
     if enterprise_id is not None:
         query = query.where(User.enterprise_id == enterprise_id)
-    else:
+    elif provider_id is not None:
         query = query.where(User.provider_id == provider_id)
+    else:
+        query = query.where(User.role == Role.GOV, User.region_id == region_id)
     return list(db.session.scalars(query))
 
 
 def notify(kind: str, subject: str, link: str, *, enterprise_id: int | None = None,
-           provider_id: int | None = None) -> None:
-    """Tell every active user of one enterprise or one provider."""
+           provider_id: int | None = None, region_id: int | None = None) -> None:
+    """Tell every active user of one enterprise or one provider, or every official of one
+    region."""
     backend = _backend()
-    for user in _recipients(enterprise_id, provider_id):
+    for user in _recipients(enterprise_id, provider_id, region_id):
         db.session.add(Notification(user_id=user.id, kind=kind, subject=subject[:300],
                                     link=link[:200]))
         backend.send(user.email, kind, subject, link)
