@@ -40,9 +40,13 @@ from marketplace.extensions import db
 from marketplace.forms import PercentField, YuanField
 from marketplace.models import (
     DealRequest,
+    Enterprise,
+    ImportBatch,
+    ImportedEnterprise,
     LedgerEntry,
     Need,
     Order,
+    OwnershipRequest,
     Package,
     Quote,
     Review,
@@ -253,6 +257,10 @@ FORM_POSTS = [
     FormPost("profiles.tokens", "sme", "/profile/tokens", {"name": "ERP 对接"},
              success=200, success_mark='id="new-token"'),
     FormPost("profiles.revoke_token", "sme", "/profile/tokens/{fz_token}/revoke"),
+    FormPost("profiles.request_ownership", "sme_new", "/profile/ownership",
+             {"credit_code": "{fz_imported_code}", "note": "我是厂长，电话 0512-1234567"}),
+    FormPost("imports.decide_ownership", "gov", "/imports/ownership/{fz_ownership}",
+             {"decision": "approve", "reason": ""}),
     FormPost("subsidies.create_program", "gov", "/subsidies/programs/new", PROGRAM_FORM),
     FormPost("subsidies.edit_program", "gov", "/subsidies/programs/{fz_draft_program}/edit",
              {**PROGRAM_FORM, "mode": "fixed", "rate_bp": "", "fixed_fen": "3000",
@@ -293,6 +301,7 @@ WORLD_PARTS = {
     "subsidies": {"fz_draft_program", "fz_program", "fz_claim", "fz_bulk_claim",
                   "fz_approved_claim"},
     "sme_tools": {"fz_diagnosis", "fz_token"},
+    "ownership": {"fz_imported_code", "fz_ownership"},
 }
 
 
@@ -367,6 +376,7 @@ def build_world(app, make_user, make_provider, make_need, make_package,
         "subsidies": lambda: subsidy_world(app, users,
                                            [deal("ordered", "accepted")[1] for _ in range(3)]),
         "sme_tools": lambda: sme_tools_world(app, users),
+        "ownership": lambda: ownership_world(app, users, make_user),
     }
     for name, make in parts.items():
         if wanted is None or wanted & WORLD_PARTS[name]:
@@ -424,6 +434,33 @@ def subsidy_world(app, users: dict, orders: list[int]) -> dict:
         db.session.commit()
         return {"fz_draft_program": draft.id, "fz_program": active.id, "fz_claim": claims[0],
                 "fz_bulk_claim": claims[1], "fz_approved_claim": claims[2]}
+
+
+def ownership_world(app, users: dict, make_user) -> dict:
+    """Two enterprises an import created in the official's county: one for ``sme_new`` to
+    ask for, one another user without a company already asked for."""
+    claimant = make_user(company=False).id
+    with app.app_context():
+        county = db.session.get(User, users["gov"].id).region_id
+        batch = ImportBatch(region_id=county, uploaded_by_id=users["gov"].id,
+                            filename="需求清单.csv", file_format="csv", sha256="f" * 64,
+                            visibility="public")
+        db.session.add(batch)
+        made = []
+        for n in range(2):
+            enterprise = Enterprise(
+                name=f"导入的模具厂{n}", credit_code=creditcode.generate(random.Random(40 + n),
+                                                                    "320500"),
+                employees=0, revenue_wan=0, size_class_code="micro", county_id=county,
+                industry_code="C35")
+            db.session.add(enterprise)
+            db.session.flush()
+            db.session.add(ImportedEnterprise(enterprise_id=enterprise.id, batch_id=batch.id))
+            made.append(enterprise)
+        request = OwnershipRequest(enterprise_id=made[1].id, user_id=claimant)
+        db.session.add(request)
+        db.session.commit()
+        return {"fz_imported_code": made[0].credit_code, "fz_ownership": request.id}
 
 
 def sme_tools_world(app, users: dict) -> dict:

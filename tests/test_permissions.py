@@ -163,6 +163,10 @@ TABLE = [
     ("imports.upload", "GET", "/imports/new", row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
     ("imports.template", "GET", "/imports/template.xlsx",
      row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+    ("imports.ownership_requests", "GET", "/imports/ownership", OFFICIALS),
+    ("imports.decide_ownership", "POST", "/imports/ownership/{ownership_request}",
+     row(302, 403, 403, 403, 403, 400, 404, 400, 400)),
+    ("profiles.request_ownership", "POST", "/profile/ownership", row(*[302] + [403] * 8)),
     ("imports.detail", "GET", "/imports/{import_batch}",
      row(302, 403, 403, 403, 403, 200, 404, 200, 200)),
     ("imports.report", "GET", "/imports/{import_batch}/report.csv",
@@ -285,7 +289,7 @@ FRAMEWORK_ENDPOINTS = {"static", "bootstrap.static"}
 
 
 @pytest.fixture
-def world(app, make_user, make_provider, make_need, make_package):
+def world(app, make_user, make_provider, make_need, make_package, make_enterprise):
     users = {
         "sme": make_user(), "sme_other": make_user(),
         "provider": make_user(role="provider"), "provider_other": make_user(role="provider"),
@@ -306,6 +310,7 @@ def world(app, make_user, make_provider, make_need, make_package):
         "draft": make_package(provider, status="draft"),
         "sme_other_user": users["sme_other"].id,
     }
+    imported, claimant = make_enterprise(name="导入的模具厂").id, make_user(company=False).id
     with app.app_context():
         deal = DealRequest(need_id=ids["public_need"], package_id=ids["published"],
                            enterprise_id=enterprise, provider_id=provider)
@@ -324,6 +329,7 @@ def world(app, make_user, make_provider, make_need, make_package):
         ids["diagnosis"] = diagnosis_result(enterprise)
         ids["case"] = typical_case(order)
         ids["import_batch"] = import_batch(users["gov_county"].id)
+        ids["ownership_request"] = ownership_request(ids["import_batch"], imported, claimant)
         ids["token"] = api_token(users["sme"].id)
         ids.update(matchmaking_events(users, enterprise, provider))
     return users, ids
@@ -404,6 +410,17 @@ def import_batch(official_id: int) -> int:
     db.session.add(batch)
     db.session.commit()
     return batch.id
+
+
+def ownership_request(batch_id: int, enterprise_id: int, user_id: int) -> int:
+    """An SME user without a company asks to take over an enterprise the import created."""
+    from marketplace.models import ImportedEnterprise, OwnershipRequest
+
+    db.session.add(ImportedEnterprise(enterprise_id=enterprise_id, batch_id=batch_id))
+    found = OwnershipRequest(enterprise_id=enterprise_id, user_id=user_id)
+    db.session.add(found)
+    db.session.commit()
+    return found.id
 
 
 def matchmaking_events(users: dict, enterprise: int, provider: int) -> dict:

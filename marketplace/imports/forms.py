@@ -8,9 +8,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import MultiDict
 from wtforms import RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import YuanField
+from ..forms import NoControlChars, YuanField
 from ..needs.forms import NeedForm
 from ..profiles.forms import EnterpriseForm
 from ..services.imports import DemandRow
@@ -56,3 +56,12 @@ def check_rows(rows: Iterable[tuple[int, dict[str, str]]]) -> list[DemandRow]:
         checked.append(DemandRow(number=number, cells=cells, errors=errors,
                                  budget_fen=form.budget_max_fen.data))
     return checked
+
+
+class OwnershipDecisionForm(FlaskForm):
+    """An official's decision on a request to take over an imported enterprise."""
+
+    decision = RadioField(_l("决定"), validators=[DataRequired(_l("请选择通过或驳回。"))])
+    reason = StringField(_l("原因（驳回时必填）"),
+                         validators=[Optional(), Length(max=500), NoControlChars()])
+    submit = SubmitField(_l("提交"))

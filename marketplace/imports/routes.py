@@ -11,9 +11,9 @@ from ..extensions import db
 from ..models import Role
 from ..pagination import paginate
 from ..security import accepts_upload
-from ..services import imports
+from ..services import imports, ownership
 from ..views import role_required, submit
-from .forms import UploadForm, check_rows
+from .forms import OwnershipDecisionForm, UploadForm, check_rows
 
 bp = Blueprint("imports", __name__)
 OFFICIALS = (Role.GOV, Role.ADMIN)
@@ -80,3 +80,34 @@ def report(batch_id: int, fmt: str):
 @role_required(*OFFICIALS)
 def template(fmt: str):
     return exports.download(imports.template_tables(current_user), fmt)
+
+
+@bp.route("/ownership")
+@role_required(*OFFICIALS)
+def ownership_requests():
+    """Requests to take over enterprises an import created, in the official's region."""
+    return render_template("imports/ownership.html",
+                           requests=ownership.requests_for(current_user),
+                           form=_decision_form(formdata=None))
+
+
+def _decision_form(**kwargs) -> OwnershipDecisionForm:
+    form = OwnershipDecisionForm(**kwargs)
+    form.decision.choices = refchoices.options([("approve", _("通过")), ("reject", _("驳回"))])
+    return form
+
+
+@bp.route("/ownership/<int:request_id>", methods=["POST"])
+@role_required(*OFFICIALS)
+def decide_ownership(request_id: int):
+    found = ownership.get_request(current_user, request_id)
+    form = _decision_form()
+    approve = form.decision.data == "approve"
+    message = _("已通过认领，申请人现在可以管理这家企业。") if approve else _("已驳回认领申请。")
+    done = submit(form, lambda: ownership.decide(current_user, found, approve,
+                                                 form.reason.data or ""),
+                  message, lambda _result: url_for(".ownership_requests"))
+    if done:
+        return done
+    return render_template("imports/ownership.html", requests=ownership.requests_for(current_user),
+                           form=form, failed_id=found.id), 400

@@ -25,7 +25,14 @@ from .events import (
     MatchEvent,
     Outcome,
 )
-from .imports import ImportBatch, ImportedEnterprise, ImportProblem, ProblemKind
+from .imports import (
+    ImportBatch,
+    ImportedEnterprise,
+    ImportProblem,
+    OwnershipRequest,
+    OwnershipStatus,
+    ProblemKind,
+)
 from .needs import Need, NeedStatus, Visibility
 from .packages import Deployment, Package, PackageCase, PackageStatus, PriceUnit
 from .profiles import Enterprise, Provider, ProviderKind, Standing, Tier
@@ -84,6 +91,8 @@ __all__ = [
     "PackageCase",
     "PackageStatus",
     "PriceUnit",
+    "OwnershipRequest",
+    "OwnershipStatus",
     "ProblemKind",
     "ProgramMode",
     "ProgramStatus",

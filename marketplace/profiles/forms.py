@@ -63,3 +63,15 @@ class ProviderForm(FlaskForm):
         validators=[Optional(), Regexp(r"^[0-9+\-() ]{5,20}$", message=_l("电话号码格式不正确。"))],
     )
     submit = SubmitField(_l("保存"))
+
+
+class OwnershipForm(FlaskForm):
+    """Ask to take over an enterprise the officials imported (认领)."""
+
+    credit_code = StringField(_l("统一社会信用代码"), description=CREDIT_CODE_HELP,
+                              validators=[DataRequired(_l("请填写统一社会信用代码。")),
+                                          Length(max=18, message=CREDIT_CODE_LENGTH)])
+    note = TextAreaField(_l("说明（选填）"),
+                         description=_l("例如您的姓名、职务和联系电话，便于主管部门核实。"),
+                         validators=[Optional(), Length(max=500), NoControlChars()])
+    submit = SubmitField(_l("申请认领"))

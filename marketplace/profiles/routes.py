@@ -8,13 +8,14 @@ from .. import refchoices as choices
 from ..api.forms import TokenForm
 from ..extensions import db
 from ..forms import apply_errors
-from ..services import profiles
+from ..models import Role
+from ..services import ownership, profiles
 from ..services import tokens as api_tokens
 from ..services.errors import ValidationFailed
 from ..services.packages import PackageFilters, visible_packages
 from ..services.provider_stats import provider_stats
-from ..views import submit
-from .forms import EnterpriseForm, ProviderForm
+from ..views import role_required, submit
+from .forms import EnterpriseForm, OwnershipForm, ProviderForm
 
 bp = Blueprint("profiles", __name__)
 
@@ -62,8 +63,37 @@ def _edit_enterprise():
                   lambda saved: _("企业信息已保存，规模类型：%(size)s。",
                                   size=saved.size_class.label),
                   lambda _saved: url_for("main.dashboard"))
-    return done or render_template("profiles/edit_enterprise.html", form=form,
-                                   enterprise=enterprise)
+    return done or _enterprise_page(form, enterprise)
+
+
+def _enterprise_page(form: EnterpriseForm, enterprise, ownership_form=None, status=200):
+    """The enterprise form; without an enterprise yet, also the request to take over one an
+    import created (with the user's latest request)."""
+    if enterprise is None and ownership_form is None:
+        ownership_form = OwnershipForm(formdata=None)
+        if form.credit_code.data and ownership.claimable(form.credit_code.data):
+            ownership_form.credit_code.data = form.credit_code.data
+    return render_template("profiles/edit_enterprise.html", form=form, enterprise=enterprise,
+                           ownership_form=ownership_form,
+                           ownership_request=(ownership.latest_request(current_user)
+                                              if enterprise is None else None)), status
+
+
+@bp.route("/ownership", methods=["POST"])
+@role_required(Role.SME)
+def request_ownership():
+    if current_user.enterprise_id is not None:
+        abort(403)  # already an enterprise's user
+    form = OwnershipForm()
+    done = submit(form, lambda: ownership.request_ownership(
+        current_user, form.credit_code.data, form.note.data or ""),
+        _("认领申请已提交，主管部门审核后您就可以管理这家企业。"),
+        lambda _saved: url_for(".edit"))
+    if done:
+        return done
+    enterprise_form = EnterpriseForm(formdata=None)
+    choices.fill_enterprise_form(enterprise_form)
+    return _enterprise_page(enterprise_form, current_user.enterprise, form, status=400)
 
 
 def _provider_data(form: ProviderForm) -> profiles.ProviderData:

@@ -24,7 +24,7 @@ from ..models import (
     User,
 )
 from ..models._base import utcnow
-from . import audit
+from . import audit, ownership
 from .errors import NotAllowed, NotFound, ValidationFailed
 from .regions import region_by_code
 
@@ -86,6 +86,9 @@ def enterprise_problems(data: EnterpriseData, current: Enterprise | None) -> dic
     problem = credit_code_problem(Enterprise, creditcode.normalize(data.credit_code), current)
     if problem:
         errors["credit_code"] = problem
+        if current is None and ownership.claimable(data.credit_code) is not None:
+            errors["credit_code"] = _l("这家企业已由主管部门通过需求清单录入，"
+                                       "请在下方申请认领。")
     if _county(data.county_code) is None:
         errors["county_code"] = _l("请选择企业所在的县（市、区）。")
     if _by_code(Industry, data.industry_code) is None:
