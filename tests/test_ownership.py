@@ -64,11 +64,12 @@ def test_an_sme_takes_over_its_imported_enterprise_once_the_county_agrees(app, i
     assert "请在下方申请认领" in text and "认领已录入的企业" in text
     assert client.get(f"/needs/{imported['need']}/edit").status_code in (403, 404)
 
-    answer = client.post("/profile/ownership", data={"credit_code": imported["code"],
-                                                     "note": "我是厂长张三，电话 0512-1234567"})
+    answer = client.post("/profile/ownership", data={
+        "ownership-credit_code": imported["code"],
+        "ownership-note": "我是厂长张三，电话 0512-1234567"})
     assert answer.status_code == 302
     assert "审核" in client.get("/profile/edit").get_data(as_text=True)
-    again = client.post("/profile/ownership", data={"credit_code": imported["code"]})
+    again = client.post("/profile/ownership", data={"ownership-credit_code": imported["code"]})
     assert again.status_code == 409 and len(_requests(app)) == 1  # one open request at a time
     with app.app_context():
         told = db.session.scalars(select(Notification.user_id).where(
@@ -105,16 +106,15 @@ def test_only_imported_enterprises_without_users_can_be_claimed(app, imported, m
         taken = db.session.get(Enterprise, own.id).credit_code
     claimant = _client(app, make_user(company=False))
     for code in (taken, "91320505MA1XXXXXX0", "abc"):
-        answer = claimant.post("/profile/ownership", data={"credit_code": code})
+        answer = claimant.post("/profile/ownership", data={"ownership-credit_code": code})
         assert answer.status_code == 400
         assert "没有可认领的企业" in answer.get_data(as_text=True) or code == "abc"
     assert _requests(app) == []
     # a user with an enterprise cannot ask; providers cannot either
-    assert _client(app, owner).post("/profile/ownership",
-                                    data={"credit_code": imported["code"]}).status_code == 403
+    claim = {"ownership-credit_code": imported["code"]}
+    assert _client(app, owner).post("/profile/ownership", data=claim).status_code == 403
     provider = _client(app, make_user(role="provider"))
-    assert provider.post("/profile/ownership",
-                         data={"credit_code": imported["code"]}).status_code == 403
+    assert provider.post("/profile/ownership", data=claim).status_code == 403
     assert _requests(app) == []
 
 
@@ -122,7 +122,7 @@ def test_approving_one_request_turns_down_the_others(app, imported, make_user):
     first, second = make_user(company=False), make_user(company=False)
     for user in (first, second):
         assert _client(app, user).post("/profile/ownership", data={
-            "credit_code": imported["code"]}).status_code == 302
+            "ownership-credit_code": imported["code"]}).status_code == 302
     county = _client(app, make_user(role="gov", region_code="320500"))  # the city decides too
     first_id, second_id = (r.id for r in _requests(app))
     assert county.post(f"/imports/ownership/{first_id}",

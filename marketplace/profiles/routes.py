@@ -18,6 +18,7 @@ from ..views import role_required, submit
 from .forms import EnterpriseForm, OwnershipForm, ProviderForm
 
 bp = Blueprint("profiles", __name__)
+OWNERSHIP_PREFIX = "ownership"  # its fields beside the enterprise form's, with their own ids
 
 
 @bp.route("/")
@@ -70,7 +71,7 @@ def _enterprise_page(form: EnterpriseForm, enterprise, ownership_form=None, stat
     """The enterprise form; without an enterprise yet, also the request to take over one an
     import created (with the user's latest request)."""
     if enterprise is None and ownership_form is None:
-        ownership_form = OwnershipForm(formdata=None)
+        ownership_form = OwnershipForm(formdata=None, prefix=OWNERSHIP_PREFIX)
         if form.credit_code.data and ownership.claimable(form.credit_code.data):
             ownership_form.credit_code.data = form.credit_code.data
     return render_template("profiles/edit_enterprise.html", form=form, enterprise=enterprise,
@@ -84,7 +85,7 @@ def _enterprise_page(form: EnterpriseForm, enterprise, ownership_form=None, stat
 def request_ownership():
     if current_user.enterprise_id is not None:
         abort(403)  # already an enterprise's user
-    form = OwnershipForm()
+    form = OwnershipForm(prefix=OWNERSHIP_PREFIX)
     done = submit(form, lambda: ownership.request_ownership(
         current_user, form.credit_code.data, form.note.data or ""),
         _("认领申请已提交，主管部门审核后您就可以管理这家企业。"),
