@@ -10,7 +10,6 @@ needs Redis at 127.0.0.1:6379 (the shared limiter store) and is skipped without 
 from __future__ import annotations
 
 import re
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from marketplace.bench.serve import WORKER_HEADER, Gunicorn, ServerFailed
+from marketplace.bench.serve import WORKER_HEADER, Gunicorn, ServerFailed, redis_reachable
 from marketplace.extensions import db
 from marketplace.models import Package, Provider
 from tests.conftest import FAST_HASH, PASSWORD
@@ -36,14 +35,6 @@ def _gunicorn_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class Server(Gunicorn):
@@ -174,7 +165,7 @@ def test_a_write_through_one_worker_is_served_by_all(serve, app, marketplace_wor
 def test_login_throttle_counts_across_workers(serve, marketplace_world):
     """Failed logins of one account, answered by different workers, add up in Redis: with
     memory storage each worker would allow the limit on its own."""
-    if not _redis_reachable():
+    if not redis_reachable():
         pytest.skip("the shared rate-limit store needs Redis at 127.0.0.1:6379")
     import redis
 

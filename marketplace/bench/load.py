@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import random
 import re
-import socket
 import threading
 import time
 from collections import defaultdict
@@ -41,7 +40,7 @@ from ..models import (
     User,
 )
 from .seed import BENCH_DOMAIN, BENCH_PASSWORD
-from .serve import WORKER_HEADER, Gunicorn
+from .serve import WORKER_HEADER, Gunicorn, redis_reachable
 from .timing import percentile, table
 
 TARGET_P95_MS = 300.0
@@ -305,21 +304,13 @@ def _server_settings(settings: Settings) -> dict[str, object]:
         found["SEARCH_BACKEND"] = settings.search_backend
     if not settings.keep_figures:
         found.update(NEVER_KEPT)
-    if _redis_reachable():  # as in production: limits and kept figures shared by the workers
+    if redis_reachable():  # as in production: limits and kept figures shared by the workers
         run = int(time.time())
         found["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
         found["RATELIMIT_KEY_PREFIX"] = f"zgsz-bench-{run}"
         found.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://127.0.0.1:6379/1",
                      CACHE_KEY_PREFIX=f"zgsz-bench-{run}:")
     return found
-
-
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def profile_routes(app, table_: dict[str, Route], personas: list[Persona],

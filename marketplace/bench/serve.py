@@ -21,6 +21,15 @@ class ServerFailed(RuntimeError):
     """gunicorn exited or did not answer in time; the message ends with its log."""
 
 
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    """Whether a Redis server answers there (shared rate limits and kept figures)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
