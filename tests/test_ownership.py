@@ -13,6 +13,7 @@ from marketplace.models import (
     OwnershipRequest,
     User,
 )
+from marketplace.services.errors import IllegalTransition
 from tests.conftest import PASSWORD
 
 
@@ -136,3 +137,32 @@ def test_approving_one_request_turns_down_the_others(app, imported, make_user):
         assert users == 1
     page = _client(app, second).get("/profile/edit").get_data(as_text=True)
     assert "已驳回" in page and "该企业已由其他用户认领" in page
+
+
+def test_two_officials_approving_at_once_link_one_user(app, imported, make_user):
+    """Requests of two users for the same enterprise, approved at the same instant by two
+    officials: one user gets it, the other approval is refused (the enterprise row is locked)."""
+    from marketplace.services import ownership
+    from tests.test_subsidies import _race
+
+    claimants = [make_user(company=False) for _ in range(2)]
+    for user in claimants:
+        assert _client(app, user).post("/profile/ownership", data={
+            "ownership-credit_code": imported["code"]}).status_code == 302
+    officials = [make_user(role="gov", region_code=code) for code in ("320505", "320500")]
+    request_ids = [r.id for r in _requests(app)]
+
+    def approve(official_id, request_id):
+        return lambda: ownership.decide(db.session.get(User, official_id),
+                                        db.session.get(OwnershipRequest, request_id), True, "")
+
+    results = _race(app, [approve(o.id, r)
+                          for o, r in zip(officials, request_ids, strict=True)])
+    refused = [r for r in results if isinstance(r, Exception)]
+    # a clear refusal, not a deadlock the database broke (a 500 on the page)
+    assert len(refused) == 1 and isinstance(refused[0], IllegalTransition), results
+    with app.app_context():
+        linked = db.session.scalar(select(func.count()).select_from(User).where(
+            User.enterprise_id == imported["enterprise"]))
+    assert linked == 1
+    assert sorted(r.status for r in _requests(app)) == ["approved", "rejected"]

@@ -40,8 +40,10 @@ def _recipients(enterprise_id: int | None = None, provider_id: int | None = None
         query = query.where(User.enterprise_id == enterprise_id)
     elif provider_id is not None:
         query = query.where(User.provider_id == provider_id)
-    else:
+    elif region_id is not None:
         query = query.where(User.role == Role.GOV, User.region_id == region_id)
+    else:
+        return []
     return list(db.session.scalars(query))
 
 

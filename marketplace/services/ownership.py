@@ -94,11 +94,15 @@ def decide(actor: User, found: OwnershipRequest, approve: bool, reason: str) -> 
     if len(reason) > NOTE_MAX:
         raise ValidationFailed({"reason": _l("原因最多 %(n)d 个字。", n=NOTE_MAX)})
     begin_write()
+    # The enterprise first, then the request: two officials deciding two requests for the same
+    # enterprise take turns (the second finds its request turned down or the enterprise taken)
+    # instead of each holding one request that the other's approval must turn down (deadlock).
+    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.id == found.enterprise_id)
+                                   .with_for_update().execution_options(populate_existing=True))
     found = db.session.scalar(select(OwnershipRequest).where(OwnershipRequest.id == found.id)
                               .with_for_update().execution_options(populate_existing=True))
     if found.status != OwnershipStatus.PENDING:
         raise IllegalTransition(_l("这份认领申请已经处理过。"))
-    enterprise = found.enterprise
     if approve:
         if claimable(enterprise.credit_code) is None:
             raise IllegalTransition(_l("这家企业已经有用户了。"))
