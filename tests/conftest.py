@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import pytest
 from flask_migrate import upgrade
@@ -35,6 +36,7 @@ REFERENCE_TABLES = {
     "regions", "industries", "clusters", "cluster_industries", "categories",
     "scenario_levels", "size_classes", "alembic_version",
 }
+LEDGER_DELETE_TRIGGER = "subsidy_ledger_append_only_delete"  # migration 0016, SQLite only
 PASSWORD = "correct-horse-42"
 FAST_HASH = "pbkdf2:sha256:1000"  # tests only; production uses scrypt N=2^17
 
@@ -78,6 +80,24 @@ def database_url(request, tmp_path_factory) -> str:
     return url
 
 
+@contextmanager
+def _sqlite_ledger_deletable(conn):
+    """SQLite has no switch for triggers (PostgreSQL's replica role): drop the ledger's DELETE
+    trigger inside the cleanup's transaction and put it back before that commits, so no other
+    connection ever sees the ledger without it."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would run the DROP outside a transaction
+    trigger = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+        (LEDGER_DELETE_TRIGGER,)).scalar()
+    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {LEDGER_DELETE_TRIGGER}")
+    yield
+    if trigger:
+        conn.exec_driver_sql(trigger)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({**test_config(database_url), "SEARCH_INDEX_DIR": str(tmp_path / "search"),
@@ -93,8 +113,9 @@ def app(database_url, tmp_path):
                 # trigger. (TRUNCATE of 35 tables took 0.07 s a test on an idle machine and
                 # up to 1 s on a busy one; deleting the few rows a test wrote, 0.05 s.)
                 conn.execute(text("SET LOCAL session_replication_role = replica"))
-            for table in tables:
-                conn.execute(table.delete())
+            with _sqlite_ledger_deletable(conn):
+                for table in tables:
+                    conn.execute(table.delete())
         db.engine.dispose()
 
 

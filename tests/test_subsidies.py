@@ -383,6 +383,17 @@ def test_ledger_rows_cannot_be_changed(app, make_program):
         assert balance(program_id).budget_fen == 100_000 * YUAN
 
 
+def test_the_database_refuses_deleting_ledger_rows(app, make_program):
+    """Past the ORM's guard, on SQLite as on PostgreSQL (the test teardown lifts the guard only
+    inside its own cleanup)."""
+    program_id = make_program()
+    with app.app_context():
+        with pytest.raises(Exception, match="append-only"):
+            db.session.execute(text("DELETE FROM subsidy_ledger"))
+        db.session.rollback()
+        assert balance(program_id).budget_fen == 100_000 * YUAN
+
+
 def test_one_payment_per_claim_even_past_the_state_check(app, make_program, make_deal,
                                                          officials):
     """The unique (claim, kind) is the last line: a second pay entry cannot be written."""

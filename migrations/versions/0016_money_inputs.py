@@ -15,10 +15,17 @@ down_revision = '0015'
 branch_labels = None
 depends_on = None
 
+# SQLite has one event per trigger: 0004's subsidy_ledger_append_only refuses UPDATE, this one
+# DELETE. (PostgreSQL's trigger of 0004 refuses both already.)
+SQLITE_DELETE_TRIGGER = 'subsidy_ledger_append_only_delete'
+
 
 def upgrade():
-    pass
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f'CREATE TRIGGER {SQLITE_DELETE_TRIGGER} BEFORE DELETE ON subsidy_ledger '
+                   "BEGIN SELECT RAISE(ABORT, 'subsidy_ledger is append-only'); END")
 
 
 def downgrade():
-    pass
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f'DROP TRIGGER IF EXISTS {SQLITE_DELETE_TRIGGER}')
