@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +35,7 @@ from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .notify import notify
 from .regions import region_ids_for_code, region_ids_governed
 from .states import apply_step
+from .textmatch import contains_text
 
 TITLE_MAX = 120
 TEXT_MIN, TEXT_MAX = 20, 3000
@@ -311,12 +312,9 @@ def published_cases(filters: CaseFilters) -> Select:
     query = (select(TypicalCase).join(TypicalCase.package).join(TypicalCase.enterprise)
              .where(TypicalCase.status == CaseStatus.PUBLISHED).options(*_details()))
     if filters.q.strip():
-        pattern = f"%{filters.q.strip()}%"
-        query = query.where(or_(TypicalCase.title.ilike(pattern),
-                                TypicalCase.problem.ilike(pattern),
-                                TypicalCase.solution.ilike(pattern),
-                                TypicalCase.results.ilike(pattern),
-                                Package.title.ilike(pattern)))
+        query = query.where(contains_text(filters.q, TypicalCase.title, TypicalCase.problem,
+                                          TypicalCase.solution, TypicalCase.results,
+                                          Package.title))
     if filters.category_code:
         query = query.where(Package.category_code == filters.category_code)
     if filters.industry_code:

@@ -24,6 +24,7 @@ from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .regions import region_ids_for_code, region_ids_governed
 from .states import apply_step
+from .textmatch import contains_text
 
 TITLE_MAX = 120
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 5000
@@ -162,8 +163,7 @@ def visible_needs(actor: User, filters: NeedFilters) -> Select:
     elif not actor.is_admin:
         query = query.where(Need.visibility == Visibility.PUBLIC)
     if filters.q:
-        pattern = f"%{filters.q.strip()}%"
-        query = query.where(or_(Need.title.ilike(pattern), Need.description.ilike(pattern)))
+        query = query.where(contains_text(filters.q, Need.title, Need.description))
     if filters.category_code:
         query = query.where(Need.category_code == filters.category_code)
     if filters.scenario_level_code:

@@ -26,6 +26,7 @@ from ..models._base import utcnow
 from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .states import apply_step
+from .textmatch import contains_text
 
 TITLE_MAX, SUMMARY_MAX = 120, 200
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 10000
@@ -224,11 +225,8 @@ def visible_packages(actor: User, filters: PackageFilters) -> Select:
 
 def _narrow(query: Select, filters: PackageFilters) -> Select:
     if filters.q:
-        pattern = f"%{filters.q.strip()}%"
         query = query.where(
-            or_(Package.title.ilike(pattern), Package.summary.ilike(pattern),
-                Package.description.ilike(pattern))
-        )
+            contains_text(filters.q, Package.title, Package.summary, Package.description))
     if filters.category_code:
         query = query.where(Package.category_code == filters.category_code)
     if filters.scenario_level_code:
