@@ -6,6 +6,7 @@ The schema-level fuzzing against the OpenAPI document is in ``tests/test_api_sch
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from marketplace import create_app
+from marketplace.bench.serve import redis_reachable
 from marketplace.extensions import db
 from marketplace.models import (
     ApiToken,
@@ -36,6 +38,7 @@ from tests.conftest import test_config as config_for
 from tests.test_fuzz_forms import CONTROL, MIXED_SCRIPT, ODD, assert_whole_records, snapshot
 
 DESCRIPTION = "车间二十台注塑机想联网，实时看到开机率和停机原因，并按班组统计。"
+REDIS_URL = "redis://127.0.0.1:6379"
 NEED = {"title": "注塑机联网", "description": DESCRIPTION, "category_code": "device_monitoring",
         "scenario_level_code": "workshop", "budget_min_fen": 1_000_000,
         "budget_max_fen": 5_000_000, "desired_start": "2027-03-01", "visibility": "public"}
@@ -777,6 +780,36 @@ def test_rate_limit_per_token_answers_429(app, make_user):
     assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) >= 1
     assert second.get("/me").status_code == 200  # counted per token
+
+
+def test_rate_limit_counts_apart_per_key_prefix(app):
+    """Two deployments on one Redis (their own RATELIMIT_KEY_PREFIX) keep their own counts;
+    two workers of one deployment (the same prefix) share theirs."""
+    if not redis_reachable():
+        pytest.skip("needs Redis at 127.0.0.1:6379 (a store two deployments share)")
+    import redis
+
+    run = uuid.uuid4().hex
+
+    apps = [create_app({**config_for(app.config["SQLALCHEMY_DATABASE_URI"]),
+                        "SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"],
+                        "MATCHING_DIR": app.config["MATCHING_DIR"],
+                        "RATELIMIT_STORAGE_URI": REDIS_URL,
+                        "RATELIMIT_KEY_PREFIX": f"zgsz-test-{run}-{name}",
+                        "API_RATE_LIMIT": "2 per minute"}) for name in ("a", "a", "b")]
+    first, first_too, second = (made.test_client() for made in apps)
+    try:
+        assert [first.get("/api/v1/me").status_code for _ in range(2)] == [401, 401]
+        assert first_too.get("/api/v1/me").status_code == 429  # one deployment: shared
+        assert second.get("/api/v1/me").status_code == 401  # another: its own count
+    finally:
+        for made in apps:
+            with made.app_context():
+                db.engine.dispose()
+        store = redis.Redis.from_url(REDIS_URL)
+        keys = list(store.scan_iter(f"*zgsz-test-{run}-*"))
+        assert {k.decode().split(f"zgsz-test-{run}-")[1][0] for k in keys} == {"a", "b"}
+        store.delete(*keys)
 
 
 def test_server_errors_are_json_with_the_request_id(app, world, monkeypatch):

@@ -12,7 +12,8 @@
 
 Every call counts against ``API_RATE_LIMIT`` per token (per user for the cookie, per address
 for anonymous calls and failed tokens), in the app's Flask-Limiter storage, so several workers
-share the count when that storage is Redis.
+share the count when that storage is Redis; keys start with ``RATELIMIT_KEY_PREFIX``, so
+another deployment on the same Redis keeps its own counts.
 """
 
 from __future__ import annotations
@@ -99,11 +100,15 @@ def _limit(key: str) -> None:
     if limiter is None or not limiter.enabled:
         return
     setting = current_app.config["API_RATE_LIMIT"]
+    # the deployment's prefix first, as Flask-Limiter keys its own limits: two deployments
+    # sharing one Redis count apart
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    identifiers = (prefix, "api", key) if prefix else ("api", key)
     try:
         strategy = limiter.limiter
         for item in parse_many(setting):
-            if not strategy.hit(item, "api", key):
-                reset_at, _ = strategy.get_window_stats(item, "api", key)
+            if not strategy.hit(item, *identifiers):
+                reset_at, _ = strategy.get_window_stats(item, *identifiers)
                 wait = max(1, int(reset_at - time.time()))
                 raise ApiError(429, headers={"Retry-After": str(wait)})
     except ApiError:
