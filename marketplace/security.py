@@ -5,7 +5,8 @@
   page, so a user's "错误编号" leads to the log lines of that request.
 - **Log hygiene:** logging filters, installed in the record factory so they see every record
   whatever handler the server configures, add the request id and redact passwords, tokens,
-  secrets and CSRF values from messages, arguments and exception texts.
+  secrets and CSRF values from messages, arguments and exception texts (in linear time:
+  messages longer than ``MESSAGE_LIMIT`` are cut first, with a note of the cut).
 - **Throttling:** a Flask-Limiter per app; :func:`throttle` limits a view's POSTs by a config
   setting such as ``"5 per minute;20 per hour"``, counting only the responses it is told to
   (failed logins, say). Storage is ``RATELIMIT_STORAGE_URI``: ``memory://`` in one process,
@@ -59,20 +60,27 @@ def request_id() -> str:
 
 SENSITIVE_KEY = re.compile(r"passw|pwd|secret|token|csrf|api[_-]?key|authori[sz]ation|cookie",
                            re.IGNORECASE)
-_KEY = r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|csrf|api[_-]?key|cookie)[\w.-]*"
+_WORDS = r"(?:passw(?:or)?d|pwd|secret|token|csrf|api[_-]?key|cookie)"
 # key=value, key: value, "key": "value" and the ('key', 'value') pairs of a MultiDict's repr.
+# Linear on any text (a log line carries what a client sent): a key is a whole run of name
+# characters, tried only where such a run starts and taken without backtracking (``++``), so
+# no position is rescanned; the lookahead stops at the first sensitive word or the run's end.
 _KEY_VALUE = re.compile(
-    rf"""(?P<key>(?P<q>["']?){_KEY}(?P=q))"""
-    r"""(?P<sep>\s*[:=]\s*|(?<=["'])\s*,\s*(?=["']))"""
+    rf"""(?P<key>(?P<q>["']?)(?<![\w.-])(?=[\w.-]*?{_WORDS})[\w.-]++(?P=q))"""
+    r"""(?P<sep>\s*+[:=]\s*+|(?<=["'])\s*+,\s*+(?=["']))"""
     r"""(?P<value>"[^"]*"|'[^']*'|[^\s&,;)}\]]+)""",
     re.IGNORECASE,
 )
-_AUTH_HEADER = re.compile(r"(?P<key>\b(?:authori[sz]ation|cookie)\s*:\s*)[^\r\n]*", re.I)
+_AUTH_HEADER = re.compile(r"(?P<key>\b(?:authori[sz]ation|cookie)\s*+:\s*+)[^\r\n]*", re.I)
 MASK = "***"
+# A log message is cut to this many characters, and says so: a request line, User-Agent or
+# Referer can be any length. Cut before redaction, so a value cut short still has its key.
+MESSAGE_LIMIT = 8000
 
 
 def redact(text: str) -> str:
-    """``text`` with the values of password, token, secret, CSRF and cookie fields masked."""
+    """``text`` with the values of password, token, secret, CSRF and cookie fields masked
+    (in time linear in its length)."""
 
     def mask(match: re.Match) -> str:
         value = match.group("value")
@@ -81,6 +89,13 @@ def redact(text: str) -> str:
 
     text = _KEY_VALUE.sub(mask, text)
     return _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
+
+
+def redact_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` redacted, its first ``limit`` characters only, with a note of what was cut."""
+    if len(text) <= limit:
+        return redact(text)
+    return f"{redact(text[:limit])} …[{len(text) - limit} more characters not logged]"
 
 
 def _redact_arg(arg):
@@ -115,7 +130,7 @@ class RedactSecretsFilter(logging.Filter):
         except Exception:  # a malformed call: logging reports it when the record is emitted
             message = None
         if message is not None:
-            record.msg, record.args = redact(message), ()
+            record.msg, record.args = redact_message(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         if record.stack_info:

@@ -3,9 +3,11 @@ ids, error pages and logs, mass assignment and escaping of stored markup."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
+import signal
 import uuid
 
 import pytest
@@ -19,7 +21,7 @@ import tests.conftest as conftest
 from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Need, Package, User
-from marketplace.security import accepts_upload, redact
+from marketplace.security import MESSAGE_LIMIT, accepts_upload, redact
 from marketplace.services.search import drain_all
 from tests.conftest import PASSWORD
 from tests.test_fuzz_forms import (
@@ -380,6 +382,71 @@ def test_careless_log_calls_are_redacted(app, caplog):
 ])
 def test_redact(raw, expected):
     assert redact(raw) == expected
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Fails the block if it runs longer than ``seconds`` (a regular expression included:
+    ``re`` checks for signals as it goes), instead of waiting out a quadratic one."""
+
+    def late(signum, frame):
+        raise AssertionError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, late)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+LONG = 100_000
+# What made the old patterns rescan the rest of the text from each position.
+HOSTILE_TEXTS = {"letters": "a" * LONG, "value": "x=" + "a" * LONG,
+                 "keys": "token" * (LONG // 5), "dots": "a." * (LONG // 2),
+                 "spaced keys": ("token" + " " * 999) * (LONG // 1004),
+                 "quoted keys": "'token'" * (LONG // 7),
+                 "long keys": ("a" * 32 + "token") * (LONG // 37),
+                 "chinese": "密码" * (LONG // 2), "quotes": "'a" * (LONG // 2)}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXTS.values(), ids=HOSTILE_TEXTS.keys())
+def test_redaction_takes_linear_time(hostile):
+    with deadline(1.0):  # linear: a few hundredths of a second; quadratic: minutes
+        redact(hostile)
+
+
+def test_a_long_message_is_cut_and_still_redacted(caplog):
+    log = logging.getLogger("marketplace.test")
+    with deadline(1.0):
+        log.warning("password=hunter2&q=%s", "a" * LONG)
+    message = caplog.records[-1].getMessage()
+    assert message.startswith("password=***&q=aaa") and "hunter2" not in message
+    assert len(message) < MESSAGE_LIMIT + 100
+    assert message.endswith(f" …[{len('password=hunter2&q=') + LONG - MESSAGE_LIMIT} "
+                            "more characters not logged]")
+
+
+def test_a_request_with_long_headers_and_query_is_logged_quickly(app, caplog):
+    """An access log line holds the request line, Referer and User-Agent (gunicorn passes
+    them as a dict of atoms); no length of them holds up the worker."""
+    caplog.set_level(logging.INFO)
+
+    def access_logged():
+        logging.getLogger("gunicorn.access").info(
+            '"%(r)s" "%(f)s" "%(a)s"',
+            {"r": request.full_path, "f": request.referrer, "a": request.user_agent.string})
+        return "ok"
+
+    app.add_url_rule("/_test/logged", "test_logged", access_logged)
+    with deadline(1.0):
+        response = app.test_client().get(
+            "/_test/logged?q=" + "a" * LONG + "&token=tok-991",
+            headers={"User-Agent": "token" * (LONG // 5), "Referer": "b." * (LONG // 2)})
+    assert response.status_code == 200
+    record = next(r for r in caplog.records if r.name == "gunicorn.access")
+    assert "more characters not logged" in record.getMessage()
 
 
 # --- mass assignment -------------------------------------------------------------------------
