@@ -98,19 +98,22 @@ def when(value: date | datetime | None) -> str:
     return format_date(value, "yyyy-MM-dd")
 
 
-def query_args() -> dict[str, list[str]]:
-    """The query string, less url_for's own arguments (``_anchor``, ``_external`` …), which a
-    visitor must not be able to pass through."""
-    return {k: v for k, v in request.args.to_dict(flat=False).items() if not k.startswith("_")}
+def query_args(**values) -> dict:
+    """The query string as ``url_for`` arguments, with ``values`` set over it: pass on the
+    query as ``url_for(endpoint, **query_args(name=name))``, never ``**request.args``, whose
+    names can clash with ``url_for``'s own (``endpoint``, ``_anchor``, ``_external`` …, which a
+    visitor must not be able to pass through) or with the arguments the link sets (a 500)."""
+    args = {k: v for k, v in request.args.to_dict(flat=False).items()
+            if not k.startswith("_") and k != "endpoint"}
+    return {**args, **values}
 
 
 def url_with(**changes) -> str:
     """The current URL with some query arguments replaced (for pagination and filters)."""
-    args = query_args()
-    args.update({k: [v] for k, v in changes.items() if v is not None})
     from flask import url_for
 
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    changed = {k: [v] for k, v in changes.items() if v is not None}
+    return url_for(request.endpoint, **query_args(**{**(request.view_args or {}), **changed}))
 
 
 def list_price_offer(package):
@@ -134,6 +137,7 @@ def init_app(app: Flask) -> None:
     from .reasons import reason_texts
 
     app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with,
+                                 query_args=query_args,
                                  reason_texts=reason_texts, list_price_offer=list_price_offer)
 
     @app.context_processor

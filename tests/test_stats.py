@@ -6,6 +6,8 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from marketplace.extensions import db
@@ -213,3 +215,35 @@ def test_an_enterprise_in_a_county_of_another_city_is_not_counted(app, region_wo
         db.session.commit()
         assert db.session.scalar(db.select(Provider.id).where(Provider.name == "链主平台"))
     assert dashboard(app, region_world["city"]).funnel.posted == 2
+
+
+# Names a link sets itself (name, fmt), url_for's own (endpoint, _anchor …) and a view's.
+CLASHING_QUERIES = ["name=x", "fmt=csv", "fmt=x", "name=regions&fmt=xlsx", "endpoint=x",
+                    "_anchor=x", "_external=1", "_method=POST", "region_code=320505&name=all",
+                    "year=2026&fmt=x&name=x"]
+
+
+def test_query_arguments_named_like_url_for_arguments_are_harmless(app, region_world):
+    city = login(app, region_world["city"])
+    for path in ("/stats/", "/stats/report"):
+        for query in CLASHING_QUERIES:
+            response = city.get(f"{path}?{query}")
+            assert response.status_code in (200, 400), (path, query)
+            page = response.get_data(as_text=True)
+            assert "/stats/export/x." not in page and "#x" not in page, (path, query)
+    page = city.get("/stats/?category=device_monitoring&name=x&fmt=x").get_data(as_text=True)
+    assert "/stats/export/regions.csv?category=device_monitoring" in page  # the filter kept
+    assert "/stats/export/all.xlsx?category=device_monitoring" in page
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(query=st.dictionaries(st.text(st.characters(codec="utf-8", exclude_characters="\x00"),
+                                     min_size=1, max_size=12)
+                             | st.sampled_from(["name", "fmt", "endpoint", "_anchor", "year"]),
+                             st.text(st.characters(codec="utf-8", exclude_characters="\x00"),
+                                     max_size=12), max_size=4))
+def test_stats_pages_take_any_query_argument_names(app, region_world, query):
+    city = login(app, region_world["city"])
+    for path in ("/stats/", "/stats/report"):
+        assert city.get(path, query_string=query).status_code in (200, 400), (path, query)
