@@ -196,4 +196,7 @@ def configure_cli(app: Flask) -> None:
     from . import cli
 
     cli.init_app(app)
-    logging.getLogger("marketplace").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    # app.logger is the "marketplace" logger; made here, Flask gives it a stderr handler unless
+    # the server configured one, so INFO lines are seen from the start (the logging e-mail
+    # backend's reset and registration links, in development).
+    app.logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))

@@ -36,11 +36,22 @@ class DefaultConfig:
     API_RATE_LIMIT = "300 per minute;5000 per hour"  # per API token (or user, or address)
     RATELIMIT_SWALLOW_ERRORS = True  # the store down: log it, fall back to this process's memory
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"  # failed logins of one e-mail
+    # Failed logins of one e-mail *from one address*: guessing from elsewhere never locks the
+    # owner out (a correct password from an address not itself throttled is let through).
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"  # failed logins from one address
     REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
     PASSWORD_LIMIT_PER_ADDRESS = "10 per 15 minutes"  # wrong current passwords
-    WTF_CSRF_TIME_LIMIT = None
+    FORGOT_LIMIT_PER_ADDRESS = "10 per hour"  # reset links asked for (each sends an e-mail)
+    PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds a reset link works (once)
+    REGISTER_LINK_MAX_AGE = 48 * 60 * 60  # seconds a registration link works
+    # A form's CSRF token expires after 8 hours: a page left open for a working day still
+    # submits, a token copied out of an old page or log does not last. An expired token shows
+    # "页面已过期，请刷新" (the 400 page), never a trace.
+    WTF_CSRF_TIME_LIMIT = 8 * 60 * 60
+    # Sent when HTTPS is configured (SESSION_COOKIE_SECURE or PREFERRED_URL_SCHEME "https"):
+    # browsers then refuse plain HTTP to this host for a year. 0: never sent.
+    HSTS_MAX_AGE = 365 * 24 * 60 * 60
     PER_PAGE = 20
     # Production serving (marketplace/wsgi.py): load the recommender and open the search index
     # before a worker's first request; EXPOSE_WORKER_PID adds X-Worker-PID (tests, benchmarks).

@@ -9,8 +9,10 @@
   messages longer than ``MESSAGE_LIMIT`` are cut first, with a note of the cut).
 - **Throttling:** a Flask-Limiter per app; :func:`throttle` limits a view's POSTs by a config
   setting such as ``"5 per minute;20 per hour"``, counting only the responses it is told to
-  (failed logins, say). Storage is ``RATELIMIT_STORAGE_URI``: ``memory://`` in one process,
-  ``redis://host:6379`` shared by several workers.
+  (failed logins, say). Failed logins count per address and per (address, e-mail), never per
+  e-mail alone: that counter would let anyone lock an official out. Storage is
+  ``RATELIMIT_STORAGE_URI``: ``memory://`` in one process, ``redis://host:6379`` shared by
+  several workers.
 - **Request bodies:** at most ``MAX_CONTENT_LENGTH`` bytes; views marked with
   :func:`accepts_upload` take files up to ``UPLOAD_MAX_BYTES``. Form views accept form
   encodings only: JSON (which Flask-WTF would feed into the forms untyped) and file parts
@@ -183,6 +185,12 @@ def submitted_account() -> str:
     return "account:" + hashlib.sha256(normalized.encode("utf-8", "replace")).hexdigest()[:32]
 
 
+def address_and_account() -> str:
+    """One e-mail tried from one address: failures elsewhere do not count against it, so
+    nobody can lock an account's owner out by failing logins from another address."""
+    return f"{client_address()}|{submitted_account()}"
+
+
 def failed_form(response) -> bool:
     """A form POST that failed: the form was shown again (a success redirects)."""
     return response.status_code == 200
@@ -215,7 +223,7 @@ def throttle(app: Flask, endpoint: str, setting: str, key: Callable[[], str], *,
 def throttle_auth_forms(app: Flask) -> None:
     from .auth.routes import throttled_page
 
-    throttle(app, "auth.login", "LOGIN_LIMIT_PER_ACCOUNT", submitted_account,
+    throttle(app, "auth.login", "LOGIN_LIMIT_PER_ACCOUNT", address_and_account,
              counts=failed_form, on_breach=throttled_page)
     throttle(app, "auth.login", "LOGIN_LIMIT_PER_ADDRESS", client_address,
              counts=failed_form, on_breach=throttled_page)
@@ -223,6 +231,8 @@ def throttle_auth_forms(app: Flask) -> None:
              counts=not_throttled, on_breach=throttled_page)
     throttle(app, "auth.change_password", "PASSWORD_LIMIT_PER_ADDRESS", client_address,
              counts=failed_form, on_breach=throttled_page)
+    throttle(app, "auth.forgot_password", "FORGOT_LIMIT_PER_ADDRESS", client_address,
+             counts=not_throttled, on_breach=throttled_page)
 
 
 # --- request bodies --------------------------------------------------------------------------

@@ -156,22 +156,33 @@ def test_revoked_token_stops_working_at_once(app, make_user):
     assert "已撤销" in client.get("/profile/tokens").get_data(as_text=True)
 
 
-def test_disabled_user_token_stops_but_logout_and_password_change_keep_it(app, make_user):
+def test_logout_keeps_tokens_and_a_disabled_users_token_stops(app, make_user):
     user = make_user()
     secret = make_token(app, user.id)
     api = Api(app.test_client(), secret)
-    client = app.test_client()
-    auth = AuthActions(client, app)
+    auth = AuthActions(app.test_client(), app)
     auth.login(user)
-    assert client.post("/auth/password", data={
-        "current_password": PASSWORD, "new_password": "a-new-secret-77",
-        "confirm": "a-new-secret-77"}).status_code == 302
     auth.logout()
     assert api.get("/me").status_code == 200
     with app.app_context():
         db.session.get(User, user.id).active = False
         db.session.commit()
     assert api.get("/me").status_code == 401
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_password_change_revokes_tokens_unless_the_user_keeps_them(app, make_user, keep):
+    user = make_user()
+    secret = make_token(app, user.id)
+    client = app.test_client()
+    AuthActions(client, app).login(user)
+    change = {"current_password": PASSWORD, "new_password": "a-new-secret-77",
+              "confirm": "a-new-secret-77", **({"keep_tokens": "y"} if keep else {})}
+    assert client.post("/auth/password", data=change).status_code == 302
+    me = Api(app.test_client(), secret).get("/me")
+    assert me.status_code == (200 if keep else 401)
+    with app.app_context():
+        assert (db.session.scalar(select(ApiToken.revoked_at)) is None) is keep
 
 
 def test_another_users_token_cannot_be_revoked_or_seen(app, make_user):

@@ -54,7 +54,7 @@ from marketplace.models import (
     SubsidyClaim,
     User,
 )
-from marketplace.services import cases, diagnosis, subsidies, tokens
+from marketplace.services import accounts, cases, diagnosis, subsidies, tokens
 from marketplace.services.accounts import hash_password
 from marketplace.services.diagnosis import load_questionnaire
 from tests.conftest import PASSWORD, AuthActions
@@ -150,8 +150,14 @@ DIAGNOSIS_ANSWERS = {question.code: "b" for question in load_questionnaire().que
 UPLOAD = make_csv([good_row()])
 FORM_POSTS = [
     FormPost("auth.register", "anon", "/auth/register",
-             {"role": "sme", "display_name": "王芳", "email": "wang@example.com",
-              "password": "shuzi-zhuanxing-9", "confirm": "shuzi-zhuanxing-9"}),
+             {"role": "sme", "display_name": "王芳", "email": "wang@example.com"}),
+    # e-mailed links: the first (valid) submission uses the link up, so later examples mostly
+    # reach the "link used" answer; the password rules have their own tests (test_auth)
+    FormPost("auth.complete_registration", "anon", "/auth/register/{fz_signup_token}",
+             {"password": "shuzi-zhuanxing-9", "confirm": "shuzi-zhuanxing-9"}),
+    FormPost("auth.forgot_password", "anon", "/auth/forgot", {"email": "{sme_email}"}),
+    FormPost("auth.reset_password", "anon", "/auth/reset/{fz_reset_token}",
+             {"password": "a-new-secret-77", "confirm": "a-new-secret-77", "keep_tokens": "y"}),
     FormPost("auth.login", "anon", "/auth/login", {"email": "{sme_email}", "password": PASSWORD}),
     FormPost("auth.change_password", "sme", "/auth/password",
              {"current_password": PASSWORD, "new_password": "a-new-secret-77",
@@ -239,6 +245,7 @@ FORM_POSTS = [
     FormPost("admin.set_standing", "admin", "/admin/providers/{provider}/standing/preferred",
              {"next": "/admin/providers"}),
     FormPost("admin.set_active", "admin", "/admin/users/{sme_other_user}/disable"),
+    FormPost("admin.force_password_reset", "admin", "/admin/users/{sme_other_user}/reset-password"),
     FormPost("cases.create", "sme", "/cases/new/{fz_case_order}", CASE_FORM),
     FormPost("cases.edit", "provider", "/cases/{fz_draft_case}/edit",
              {**CASE_FORM, "title": "注塑车间设备联网（服务商补充）",
@@ -303,6 +310,7 @@ WORLD_PARTS = {
                   "fz_approved_claim"},
     "sme_tools": {"fz_diagnosis", "fz_token"},
     "ownership": {"fz_imported_code", "fz_ownership"},
+    "accounts": {"fz_signup_token", "fz_reset_token"},
 }
 
 
@@ -378,6 +386,7 @@ def build_world(app, make_user, make_provider, make_need, make_package,
                                            [deal("ordered", "accepted")[1] for _ in range(3)]),
         "sme_tools": lambda: sme_tools_world(app, users),
         "ownership": lambda: ownership_world(app, users, make_user),
+        "accounts": lambda: account_links(app, users),
     }
     for name, make in parts.items():
         if wanted is None or wanted & WORLD_PARTS[name]:
@@ -462,6 +471,15 @@ def ownership_world(app, users: dict, make_user) -> dict:
         db.session.add(request)
         db.session.commit()
         return {"fz_imported_code": made[0].credit_code, "fz_ownership": request.id}
+
+
+def account_links(app, users: dict) -> dict:
+    """What the e-mails carry: a registration link of a new address, and a reset link of the
+    other SME user's password."""
+    with app.app_context():
+        signup = accounts.registration_token(accounts.Registration("li@example.com", "李明", "sme"))
+        reset = accounts.password_reset_token(db.session.get(User, users["sme_other"].id))
+        return {"fz_signup_token": signup, "fz_reset_token": reset}
 
 
 def sme_tools_world(app, users: dict) -> dict:
@@ -550,7 +568,8 @@ def submission(form: FormPost, ids: dict, changed: dict | None = None) -> dict:
 def relax_limits(app) -> None:
     """Fuzzing logs in and fails thousands of times; throttling has its own tests."""
     for setting in ("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS",
-                    "REGISTER_LIMIT_PER_ADDRESS", "PASSWORD_LIMIT_PER_ADDRESS"):
+                    "REGISTER_LIMIT_PER_ADDRESS", "PASSWORD_LIMIT_PER_ADDRESS",
+                    "FORGOT_LIMIT_PER_ADDRESS"):
         app.config[setting] = "100000 per minute"
 
 

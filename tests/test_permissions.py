@@ -60,6 +60,12 @@ TABLE = [
     ("auth.register", "GET", "/auth/register", row(200, *[302] * 8)),
     ("auth.logout", "POST", "/auth/logout", row(*[302] * 9)),
     ("auth.change_password", "GET", "/auth/password", LOGGED_IN_200),
+    ("auth.forgot_password", "GET", "/auth/forgot", row(200, *[302] * 8)),
+    # e-mailed links: a reset link works for whoever holds it; a registration link is for
+    # someone without an account
+    ("auth.reset_password", "GET", "/auth/reset/{reset_token}", ALL_200),
+    ("auth.complete_registration", "GET", "/auth/register/{signup_token}",
+     row(200, *[302] * 8)),
     ("profiles.mine", "GET", "/profile/", row(302, 302, 302, 302, 302, 200, 200, 200, 200)),
     ("profiles.edit", "GET", "/profile/edit", row(302, 200, 200, 200, 200, 403, 403, 403, 403)),
     ("profiles.enterprise", "GET", "/profile/enterprise/{enterprise}", ENTERPRISE_VIEW),
@@ -225,6 +231,8 @@ TABLE = [
     ("admin.users", "GET", "/admin/users", ADMIN_ONLY),
     ("admin.create_user", "GET", "/admin/users/new", ADMIN_ONLY),
     ("admin.set_active", "POST", "/admin/users/{sme_other_user}/disable", ADMIN_ACTS),
+    ("admin.force_password_reset", "POST", "/admin/users/{sme_other_user}/reset-password",
+     ADMIN_ACTS),
     ("admin.reference", "GET", "/admin/reference/industries", ADMIN_ONLY),
     ("admin.rename", "GET", "/admin/reference/industries/C34", ADMIN_ONLY),
     # API tokens on the profile; the token belongs to the SME
@@ -331,6 +339,7 @@ def world(app, make_user, make_provider, make_need, make_package, make_enterpris
         ids["import_batch"] = import_batch(users["gov_county"].id)
         ids["ownership_request"] = ownership_request(ids["import_batch"], imported, claimant)
         ids["token"] = api_token(users["sme"].id)
+        ids.update(account_links(users["sme_other"].id))
         ids.update(matchmaking_events(users, enterprise, provider))
     return users, ids
 
@@ -395,6 +404,16 @@ def api_token(user_id: int) -> int:
     token, _secret = create_token(db.session.get(User, user_id), "对接")
     db.session.commit()
     return token.id
+
+
+def account_links(user_id: int) -> dict:
+    """A reset link of the other SME user's password and a registration link of a new
+    address, as the e-mails carry them."""
+    from marketplace.services import accounts
+
+    return {"reset_token": accounts.password_reset_token(db.session.get(User, user_id)),
+            "signup_token": accounts.registration_token(
+                accounts.Registration("li@example.com", "李明", "sme"))}
 
 
 def import_batch(official_id: int) -> int:

@@ -24,6 +24,7 @@ from marketplace.models import AuditEntry, Need, Package, User
 from marketplace.security import MESSAGE_LIMIT, accepts_upload, redact
 from marketplace.services.search import drain_all
 from tests.conftest import PASSWORD
+from tests.test_auth import sent_mail
 from tests.test_fuzz_forms import (
     FORM_POSTS,
     FUZZ,
@@ -92,9 +93,27 @@ def test_failed_logins_of_one_account_are_throttled(app, client, make_user, auth
     assert _count(app, AuditEntry) == audited  # nothing was checked or written
     assert client.get("/dashboard").status_code == 302
 
-    # the account is throttled from any address; other accounts are not
-    assert _login(app.test_client(), email, address="127.0.0.9").status_code == 429
+    # other accounts are not throttled from this address
     assert _login(app.test_client(), auth.email_of(make_user())).status_code == 302
+
+
+def test_failures_from_one_address_cannot_lock_the_owner_out(app, make_user, auth):
+    """The per-account counter is per (address, account): someone failing an official's
+    login from their own address uses up only their own attempts; the official, from an
+    address not itself throttled, logs in with the right password."""
+    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "3 per minute"
+    email = auth.email_of(make_user(role="gov", region_code="320505"))
+    for _ in range(6):
+        _login(app.test_client(), email, "wrong-password-1", address="203.0.113.7")
+    assert _login(app.test_client(), email, address="203.0.113.7").status_code == 429
+    owner = app.test_client()
+    assert _login(owner, email, address="198.51.100.20").status_code == 302
+    assert owner.get("/dashboard").status_code == 200
+    # the owner's address has its own count: wrong passwords there are throttled too
+    for _ in range(3):
+        assert _login(app.test_client(), email, "wrong-password-1",
+                      address="198.51.100.20").status_code == 200
+    assert _login(app.test_client(), email, address="198.51.100.20").status_code == 429
 
 
 def test_failed_logins_from_one_address_are_throttled(app, make_user, auth):
@@ -115,10 +134,10 @@ def test_successful_logins_use_up_no_limit(app, make_user, auth):
         assert _login(app.test_client(), email).status_code == 302
 
 
-def test_registrations_from_one_address_are_throttled(app):
+def test_registrations_from_one_address_are_throttled(app, caplog):
     app.config["REGISTER_LIMIT_PER_ADDRESS"] = "2 per minute"
-    data = {"role": "sme", "display_name": "王芳", "password": "shuzi-zhuanxing-9",
-            "confirm": "shuzi-zhuanxing-9"}
+    caplog.set_level(logging.INFO, logger="marketplace.email")
+    data = {"role": "sme", "display_name": "王芳"}
     for n in range(2):
         response = app.test_client().post("/auth/register",
                                           data={**data, "email": f"wang{n}@example.com"})
@@ -127,7 +146,18 @@ def test_registrations_from_one_address_are_throttled(app):
     assert response.status_code == 429
     page = response.get_data(as_text=True)
     assert "尝试次数过多" in page and 'value="li@example.com"' in page
-    assert _count(app, User) == 2
+    assert len(sent_mail(caplog)) == 2
+
+
+def test_reset_requests_from_one_address_are_throttled(app, caplog, make_user):
+    app.config["FORGOT_LIMIT_PER_ADDRESS"] = "2 per minute"
+    caplog.set_level(logging.INFO, logger="marketplace.email")
+    make_user(email="li@example.com")
+    for email in ("nobody@example.com", "li@example.com"):
+        assert app.test_client().post("/auth/forgot", data={"email": email}).status_code == 302
+    response = app.test_client().post("/auth/forgot", data={"email": "li@example.com"})
+    assert response.status_code == 429 and "尝试次数过多" in response.get_data(as_text=True)
+    assert len(sent_mail(caplog)) == 1
 
 
 def test_password_guesses_from_one_address_are_throttled(app, client, make_user, auth):

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import refchoices
+from ..auth.routes import reset_link
 from ..extensions import db
 from ..models import Provider, Role, User
 from ..pagination import paginate
@@ -90,6 +91,27 @@ def set_active(user_id: int, action: str):
     else:
         db.session.commit()
         flash(_("账号已启用。") if action == "enable" else _("账号已停用。"), "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@role_required(Role.ADMIN)
+def force_password_reset(user_id: int):
+    """The password stops working now; the owner chooses a new one through the e-mailed
+    link (see :func:`accounts.force_password_reset`)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    try:
+        accounts.force_password_reset(current_user, user, reset_link)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        for message in failure.errors.values():
+            flash(str(message), "danger")
+    else:
+        db.session.commit()
+        flash(_("已强制重设 %(email)s 的密码：其登录和 API 令牌已全部失效，"
+                "重设链接已发到这个邮箱。", email=user.email), "success")
     return redirect(url_for(".users"))
 
 

@@ -1,10 +1,11 @@
-"""Registration, login, logout and password change."""
+"""Registration (by e-mailed link), login, logout, password change and reset."""
 
 import math
 import time
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -20,8 +21,15 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..services import accounts
 from ..services.errors import ValidationFailed
-from ..views import safe_next
-from .forms import LoginForm, PasswordForm, RegisterForm
+from ..views import safe_next, submit
+from .forms import (
+    ChoosePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -34,18 +42,58 @@ def _start_session(user) -> None:
     login_user(user)
 
 
+def reset_link(token: str) -> str:
+    return url_for("auth.reset_password", token=token, _external=True)
+
+
+def signup_link(token: str) -> str:
+    return url_for("auth.complete_registration", token=token, _external=True)
+
+
+def _private(page: str):
+    """A page opened by an e-mailed link: kept by no cache (the link is in its URL)."""
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    """The same answer for a new and a registered address (the e-mail tells them apart)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = RegisterForm()
+
+    def start():
+        accounts.start_registration(accounts.Registration(
+            email=form.email.data, display_name=form.display_name.data, role=form.role.data,
+        ), signup_link, reset_link)
+
+    def sent(_result):
+        return _("我们已向 %(email)s 发送邮件，请按邮件中的链接设置密码、完成注册（%(hours)d 小时内"
+                 "有效）。如果这个邮箱已有账号，邮件会告诉您如何登录。",
+                 email=accounts.normalize_email(form.email.data),
+                 hours=current_app.config["REGISTER_LINK_MAX_AGE"] // 3600), "info"
+
+    done = submit(form, start, sent, lambda _result: url_for(".login"))
+    return done or render_template("auth/register.html", form=form)
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+def complete_registration(token: str):
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    registration = accounts.registration_from_token(token)
+    if registration is None:
+        flash(_("注册链接无效或已过期，请重新注册。"), "warning")
+        return redirect(url_for(".register"))
+    if accounts.find_user_by_email(registration.email) is not None:
+        flash(_("这个邮箱已经注册，请直接登录；忘记密码可以重设。"), "info")
+        return redirect(url_for(".login"))
+    form = ChoosePasswordForm()
     if form.validate_on_submit():
-        data = accounts.NewAccount(
-            email=form.email.data, password=form.password.data,
-            display_name=form.display_name.data, role=form.role.data,
-        )
         try:
-            user = accounts.register_user(data)
+            user = accounts.complete_registration(registration, form.password.data)
         except ValidationFailed as failure:
             db.session.rollback()
             apply_errors(form, failure)
@@ -54,7 +102,8 @@ def register():
             _start_session(user)
             flash(_("注册成功。请先完善单位信息。"), "success")
             return redirect(url_for("profiles.edit"))
-    return render_template("auth/register.html", form=form)
+    return _private(render_template("auth/complete_registration.html", form=form,
+                                    registration=registration))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -91,7 +140,7 @@ def change_password():
     if form.validate_on_submit():
         try:
             accounts.change_password(current_user, form.current_password.data,
-                                     form.new_password.data)
+                                     form.new_password.data, keep_tokens=form.keep_tokens.data)
         except ValidationFailed as failure:
             db.session.rollback()
             apply_errors(form, failure)
@@ -104,11 +153,49 @@ def change_password():
     return render_template("auth/password.html", form=form)
 
 
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """The same answer whether the address has an account or not."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data, reset_link)
+        db.session.commit()
+        flash(_("如果这个邮箱注册过账号，我们已向它发送了重设密码的链接（%(minutes)d 分钟内有效，"
+                "只能使用一次）。", minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60),
+              "info")
+        return redirect(url_for(".login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = accounts.user_for_reset_token(token)
+    if user is None:
+        flash(_("重设密码的链接无效、已使用或已过期，请重新申请。"), "warning")
+        return redirect(url_for(".forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(user, form.password.data, keep_tokens=form.keep_tokens.data)
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_errors(form, failure)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(_("密码已重设，其他设备上的登录已失效。"), "success")
+            return redirect(url_for("main.dashboard"))
+    return _private(render_template("auth/reset.html", form=form, user=user))
+
+
 # The form pages :mod:`marketplace.security` throttles, shown again when a limit is reached.
 THROTTLED_FORMS = {
     "auth.login": (LoginForm, "auth/login.html"),
     "auth.register": (RegisterForm, "auth/register.html"),
     "auth.change_password": (PasswordForm, "auth/password.html"),
+    "auth.forgot_password": (ForgotPasswordForm, "auth/forgot.html"),
 }
 
 

@@ -1,13 +1,28 @@
-"""Accounts: registration, authentication, officials and admins, passwords."""
+"""Accounts: registration, authentication, officials and admins, passwords.
+
+E-mailed links (signed with the app's secret key, :mod:`itsdangerous`, each with its own salt
+and maximum age):
+
+- **Password reset** (``PASSWORD_RESET_MAX_AGE``): names the user and a fingerprint of the
+  password hash it was made for, so it dies when the password changes — once used, or when a
+  newer password was set by any route — and when it expires.
+- **Registration** (``REGISTER_LINK_MAX_AGE``): the e-mail, name and role typed on the form.
+  Nothing is stored until the reader of that mailbox opens the link and chooses a password, so
+  the answer to a registration is the same whether the address had an account or not.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -15,12 +30,19 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Role, User
 from ..models._base import utcnow
-from . import audit
+from . import audit, notify, tokens
 from .errors import NotAllowed, ValidationFailed
 from .regions import region_by_code
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+# A forced reset stores this prefix and random text as the hash: no password matches it
+# (Werkzeug's check needs "method$salt$hash"), and every forced reset changes the fingerprint.
+UNUSABLE_PASSWORD_PREFIX = "!"
+RESET_SALT = "password-reset"
+SIGNUP_SALT = "registration"
+# A link is one URL segment in an e-mail; anything longer was not made here.
+MAX_LINK_TOKEN = 1000
 COMMON_PASSWORDS = Path(__file__).parent.parent / "data" / "common_passwords.txt"
 
 
@@ -105,6 +127,57 @@ def _new_user(data: NewAccount) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What the registration form asks; the password is chosen through the e-mailed link."""
+
+    email: str
+    display_name: str
+    role: str
+
+
+def start_registration(data: Registration, signup_link: Callable[[str], str],
+                       reset_link: Callable[[str], str]) -> None:
+    """Answer a registration in the same way whether the address has an account or not: a new
+    address is sent a link to choose a password (the account is made then, by whoever reads
+    that mailbox); an existing account's owner is told that someone tried, with a reset link.
+    Nothing is written."""
+    if data.role not in Role.SELF_REGISTER:
+        raise ValidationFailed({"role": _l("不能创建这种角色的账号。")})
+    email = normalize_email(data.email)
+    user = find_user_by_email(email)
+    if user is None:
+        notify.send_email(email, "signup", _l("完成注册：设置密码"),
+                          signup_link(registration_token(data)))
+    elif user.active:
+        notify.send_email(user.email, "signup_existing",
+                          _l("有人用您的邮箱尝试注册；如果忘记了密码，可以用这个链接重设"),
+                          reset_link(password_reset_token(user)))
+
+
+def registration_token(data: Registration) -> str:
+    return _signer(SIGNUP_SALT).dumps({"email": normalize_email(data.email),
+                                       "name": data.display_name.strip(), "role": data.role})
+
+
+def registration_from_token(token: str) -> Registration | None:
+    """The registration a link was made for, or None (forged, garbled or expired)."""
+    data = _load(SIGNUP_SALT, token, "REGISTER_LINK_MAX_AGE")
+    if not isinstance(data, dict):
+        return None
+    values = (data.get("email"), data.get("name"), data.get("role"))
+    if not all(isinstance(value, str) for value in values) or values[2] not in Role.SELF_REGISTER:
+        return None
+    return Registration(*values)
+
+
+def complete_registration(registration: Registration, password: str) -> User:
+    """The account of an e-mailed registration link, with the password chosen there."""
+    return register_user(NewAccount(email=registration.email, password=password,
+                                    display_name=registration.display_name,
+                                    role=registration.role))
+
+
 def register_user(data: NewAccount) -> User:
     """Self-registration of an SME or provider user; the company profile comes next."""
     _check_new_account(data, Role.SELF_REGISTER)
@@ -130,6 +203,10 @@ def authenticate(email: str, password: str) -> User | None:
         check_password_hash(_dummy_hash(), password)
         audit.record(None, "login_failed", None, email=normalize_email(email)[:254])
         return None
+    if user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX):  # a forced reset
+        check_password_hash(_dummy_hash(), password)  # the same work as for any failure
+        audit.record(user, "login_failed", user)
+        return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         audit.record(user, "login_failed", user)
         return None
@@ -138,15 +215,97 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, keep_tokens: bool = False) -> None:
     if not check_password_hash(user.password_hash, current):
         raise ValidationFailed({"current_password": _l("当前密码不正确。")})
     problem = password_problem(new)
     if problem:
         raise ValidationFailed({"new_password": problem})
+    _set_password(user, new, keep_tokens)
+    audit.record(user, "change_password", user, kept_api_tokens=keep_tokens)
+
+
+def _set_password(user: User, new: str, keep_tokens: bool) -> None:
+    """A new password ends every session and outstanding reset link of the account (the
+    fingerprint changes), and its API tokens unless the user chose to keep them."""
     user.password_hash = hash_password(new)
     user.end_sessions()
-    audit.record(user, "change_password", user)
+    if not keep_tokens:
+        tokens.revoke_all(user, user)
+
+
+# -- password reset ------------------------------------------------------------------------------
+
+
+def _signer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _load(salt: str, token: str, max_age_setting: str):
+    """What a link carries, or None when it is forged, garbled or older than the setting."""
+    if len(token) > MAX_LINK_TOKEN:
+        return None
+    try:
+        return _signer(salt).loads(token, max_age=current_app.config[max_age_setting])
+    except BadData:  # a bad signature, an expired one, a payload that is not JSON
+        return None
+
+
+def _password_fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:20]
+
+
+def password_reset_token(user: User) -> str:
+    return _signer(RESET_SALT).dumps({"user": user.id, "password": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """The active user a reset link was made for, while the password it was made for holds."""
+    data = _load(RESET_SALT, token, "PASSWORD_RESET_MAX_AGE")
+    if not isinstance(data, dict) or type(data.get("user")) is not int:
+        return None
+    fingerprint = data.get("password")
+    user = db.session.get(User, data["user"]) if 0 < data["user"] < 2**31 else None
+    if user is None or not user.active or not isinstance(fingerprint, str):
+        return None
+    if not secrets.compare_digest(fingerprint, _password_fingerprint(user)):
+        return None  # used already, or the password changed since
+    return user
+
+
+def request_password_reset(email: str, reset_link: Callable[[str], str]) -> None:
+    """E-mail a reset link when an active account has this address; the caller answers the
+    same either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return
+    notify.send_email(user.email, "password_reset", _l("重设密码"),
+                      reset_link(password_reset_token(user)))
+    audit.record(None, "request_password_reset", user)
+
+
+def reset_password(user: User, new: str, keep_tokens: bool = False) -> None:
+    """Set the password through a reset link (the caller checked the link)."""
+    problem = password_problem(new)
+    if problem:
+        raise ValidationFailed({"password": problem})
+    _set_password(user, new, keep_tokens)
+    audit.record(user, "reset_password", user, kept_api_tokens=keep_tokens)
+
+
+def force_password_reset(actor: User, user: User, reset_link: Callable[[str], str]) -> None:
+    """An admin takes the password away: every session and API token of the account ends at
+    once, and its owner is e-mailed a link to choose a new password (the only way back in)."""
+    if not actor.is_admin:
+        raise NotAllowed(_l("只有管理员可以强制重设密码。"))
+    if user.id == actor.id:
+        raise ValidationFailed({"user": _l("不能强制重设自己的密码，请直接修改密码。")})
+    user.password_hash = UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(16)
+    user.end_sessions()
+    tokens.revoke_all(actor, user)
+    audit.record(actor, "force_password_reset", user)
+    notify.send_email(user.email, "password_reset_forced", _l("管理员要求您重设密码"),
+                      reset_link(password_reset_token(user)))
 
 
 def set_user_active(actor: User, user: User, active: bool) -> None:

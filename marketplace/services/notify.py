@@ -47,6 +47,12 @@ def _recipients(enterprise_id: int | None = None, provider_id: int | None = None
     return list(db.session.scalars(query))
 
 
+def send_email(to: str, kind: str, subject: str, link: str) -> None:
+    """One e-mail to one address through the configured backend (account mails: password
+    reset links, registration links), with no in-app notification."""
+    _backend().send(to, kind, str(subject), link)
+
+
 def notify(kind: str, subject: str, link: str, *, enterprise_id: int | None = None,
            provider_id: int | None = None, region_id: int | None = None) -> None:
     """Tell every active user of one enterprise or one provider, or every official of one

@@ -84,6 +84,18 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
     return token
 
 
+def revoke_all(actor: User, user: User) -> int:
+    """Revoke every live token of ``user`` (a password change or a forced reset); how many."""
+    now = utcnow()
+    live = list(db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+    for token in live:
+        token.revoked_at = now
+    if live:
+        audit.record(actor, "revoke_api_tokens", user, count=len(live))
+    return len(live)
+
+
 def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     """The active user a live token belongs to, or None (unknown, revoked, user disabled).
 
