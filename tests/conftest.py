@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Callable
 from contextlib import contextmanager
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from marketplace import create_app, creditcode
 from marketplace.extensions import db
@@ -36,6 +38,23 @@ REFERENCE_TABLES = {
     "regions", "industries", "clusters", "cluster_industries", "categories",
     "scenario_levels", "size_classes", "alembic_version",
 }
+# What each backend's reference tables held once seeded (url -> table -> rows), and whether a
+# test wrote to them since: the teardown then puts the seeded rows back, so a test that renames
+# an industry (the admin page, the form fuzz) leaves no trace for the tests after it.
+SEEDED_REFERENCE: dict[str, dict[str, list[dict]]] = {}
+_REFERENCE_WRITE = re.compile(
+    r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?("
+    + "|".join(sorted(REFERENCE_TABLES - {"alembic_version"})) + r")\b",
+    re.IGNORECASE)
+_reference_touched: set[str] = set()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_reference_writes(conn, cursor, statement, parameters, context, executemany):
+    if _REFERENCE_WRITE.match(statement):
+        _reference_touched.add(str(conn.engine.url))
+
+
 LEDGER_DELETE_TRIGGER = "subsidy_ledger_append_only_delete"  # migration 0016, SQLite only
 PASSWORD = "correct-horse-42"
 FAST_HASH = "pbkdf2:sha256:1000"  # tests only; production uses scrypt N=2^17
@@ -76,8 +95,32 @@ def database_url(request, tmp_path_factory) -> str:
         upgrade()
         seed_reference_data()
         db.session.commit()
+        SEEDED_REFERENCE[url] = _reference_rows()
+        _reference_touched.discard(str(db.engine.url))
         db.engine.dispose()
     return url
+
+
+def _reference_tables() -> list:
+    return [t for t in db.metadata.sorted_tables
+            if t.name in REFERENCE_TABLES and t.name != "alembic_version"]
+
+
+def _reference_rows() -> dict[str, list[dict]]:
+    with db.engine.connect() as conn:
+        return {t.name: [dict(row._mapping) for row in
+                         conn.execute(t.select().order_by(*t.primary_key.columns))]
+                for t in _reference_tables()}
+
+
+def _restore_reference_rows(conn, seeded: dict[str, list[dict]]) -> None:
+    """Put the seeded reference rows back (run after every other table was emptied)."""
+    tables = _reference_tables()
+    for table in reversed(tables):
+        conn.execute(table.delete())
+    for table in tables:
+        if seeded[table.name]:
+            conn.execute(table.insert(), seeded[table.name])
 
 
 @contextmanager
@@ -116,6 +159,9 @@ def app(database_url, tmp_path):
             with _sqlite_ledger_deletable(conn):
                 for table in tables:
                     conn.execute(table.delete())
+            if str(conn.engine.url) in _reference_touched:
+                _restore_reference_rows(conn, SEEDED_REFERENCE[database_url])
+                _reference_touched.discard(str(conn.engine.url))
         db.engine.dispose()
 
 
