@@ -946,3 +946,32 @@ def test_list_and_search_take_any_query(app, fuzz_world, query):
                  f"/packages/{ids['published']}/subsidy"):
         response = apis["sme"].get(path, query_string=query)
         assert response.status_code in (200, 400), (path, response.get_data(as_text=True)[:300])
+
+
+def _nested(depth: int) -> str:
+    return '{"title": ' + "[" * depth + "]" * depth + ', "a": ' + '{"b": ' * depth + "1" \
+        + "}" * depth + "}"
+
+
+@pytest.mark.parametrize(("role", "path", "valid"), WRITES, ids=[w[1] for w in WRITES])
+def test_deeply_nested_json_is_answered_as_broken_json(app, fuzz_world, role, path, valid):
+    """Python's JSON parser gives up on deep nesting with RecursionError (not the ValueError
+    Flask turns into a 400): the answer is the one broken JSON gets, 400 where the view reads
+    the body (the reply, to an order not yet reviewed, is 404 before that)."""
+    _users, ids, apis = fuzz_world
+    api = apis["provider_other" if "reply" in path else "sme" if "orders" in path else role]
+    api.get("/me")
+    before = snapshot(app, frozenset({"api_tokens"}))
+    url = "/api/v1" + path.format(**ids)
+    send = api.client.patch if url.startswith("/api/v1/needs/") else api.client.post
+
+    def answer(body: str):
+        response = send(url, data=body, content_type="application/json",
+                        headers=api._headers(None))
+        return response.status_code, response.json["error"]["code"]
+
+    broken = answer("{broken")
+    assert broken == ((404, "not_found") if "reply" in path else (400, "bad_request"))
+    for depth in (5_000, 100_000):
+        assert answer(_nested(depth)) == broken, depth
+    assert snapshot(app, frozenset({"api_tokens"})) == before

@@ -161,7 +161,8 @@ def body_schema(fields: tuple[Field, ...]) -> dict:
 
 
 def json_body() -> dict:
-    """The request's JSON object (415 for another media type, 400 for broken JSON)."""
+    """The request's JSON object (415 for another media type, 400 for broken JSON or JSON
+    nested deeper than the parser goes)."""
     if not request.is_json:
         raise ApiError(415)
     try:
@@ -170,6 +171,8 @@ def json_body() -> dict:
         raise
     except BadRequest:
         raise ApiError(400, _l("请求体不是有效的 JSON。")) from None
+    except RecursionError:  # the parser's own limit; Flask turns only a ValueError into a 400
+        raise ApiError(400, _l("请求体的 JSON 嵌套层数过多。")) from None
     if not isinstance(body, dict):
         raise ApiError(400, _l("请求体需要是一个 JSON 对象。"))
     return body
