@@ -1,7 +1,9 @@
 """Plain baselines the evaluation compares the matcher with: word TF-IDF and BM25.
 
-Both see the same jieba words (domain dictionary and stop words included) and nothing else:
-no character n-grams, no scenario vocabulary, no structured fields.
+Both see the same fields as the recommender: the jieba words (domain dictionary and stop words
+included) of the text and of the structured fields' labels (category, scenario levels,
+industries, clusters: "质量检测", "汽车制造业"), so a baseline is not handicapped by lacking
+what the matcher scores as structure. They get no character n-grams and no scenario vocabulary.
 """
 
 from __future__ import annotations
@@ -12,12 +14,31 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from .codes import label_of
 from .features import analyze, passthrough
 from .records import NeedRecord, PackageRecord
 
 
+def field_labels(record: PackageRecord | NeedRecord) -> str:
+    """The labels of a record's structured fields as text, e.g. "质量检测 设备 汽车制造业"."""
+    if isinstance(record, PackageRecord):
+        fields = [("category", record.category)]
+        fields += [("scenario_level", c) for c in record.scenario_levels]
+        fields += [("industry", c) for c in record.industries]
+        fields += [("cluster", c) for c in record.clusters]
+    else:
+        fields = [
+            ("category", record.category),
+            ("scenario_level", record.scenario_level),
+            ("industry", record.industry),
+            ("cluster", record.cluster),
+        ]
+    return " ".join(filter(None, (label_of(kind, code) for kind, code in fields)))
+
+
 def _words(record: PackageRecord | NeedRecord) -> Sequence[str]:
-    return record.tokens if record.tokens is not None else analyze(record.full_text)
+    words = record.tokens if record.tokens is not None else analyze(record.full_text)
+    return [*words, *analyze(field_labels(record))]
 
 
 def _top_ids(scores: np.ndarray, ids: list[Hashable], k: int) -> list[list[Hashable]]:

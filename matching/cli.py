@@ -23,11 +23,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps({"k": args.k, "needs": len(labels), "results": table}, indent=2))
         return 0
     print(f"{len(packages)} packages, {len(labels)} labelled needs, k={args.k}")
-    header = f"{'system':<22}" + "".join(f"{m:>11}" for m in METRICS)
+    header = f"{'system':<22}" + "".join(f"{m:>12}" for m in METRICS)
     print(header)
     print("-" * len(header))
     for system, scores in table.items():
-        print(f"{system:<22}" + "".join(f"{scores[m]:>11.3f}" for m in METRICS))
+        print(f"{system:<22}" + "".join(f"{scores[m]:>12.3f}" for m in METRICS))
     return 0
 
 

@@ -3,7 +3,10 @@
 Labels list every relevant package best first. nDCG uses graded gains from that order: with
 ``R`` relevant packages the one at label position ``i`` (0-based) gains ``(R - i) / R``, so the
 best package is worth 1 and the last 1/R; the ideal DCG puts them in label order. MRR is the
-reciprocal rank of the first relevant package anywhere in the ranking (0 if none is ranked).
+reciprocal rank of the first relevant package anywhere in the ranking (0 if none is ranked) and
+Hit@1 whether the top package is relevant; ``mrr_first`` and ``hit@1_first`` ask the same of the
+*first-listed* (best) relevant package only, which is the one an owner actually needs: a ranking
+that puts a second-best package first scores well on ``mrr`` but not on ``mrr_first``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 
-METRICS = ("recall@5", "recall@10", "ndcg@10", "mrr", "hit@3")
+METRICS = ("recall@5", "recall@10", "ndcg@10", "mrr", "hit@1", "hit@3", "mrr_first", "hit@1_first")
 
 
 def recall_at(ranked: Sequence[Hashable], relevant: Sequence[Hashable], k: int) -> float:
@@ -63,5 +66,8 @@ def evaluate_rankings(
         sums["recall@10"] += recall_at(ranked, rel, k)
         sums["ndcg@10"] += ndcg_at(ranked, rel, k)
         sums["mrr"] += reciprocal_rank(ranked, rel)
+        sums["hit@1"] += hit_at(ranked, rel, 1)
         sums["hit@3"] += hit_at(ranked, rel, 3)
+        sums["mrr_first"] += reciprocal_rank(ranked, rel[:1])
+        sums["hit@1_first"] += hit_at(ranked, rel[:1], 1)
     return {m: sums[m] / len(needs) for m in METRICS}

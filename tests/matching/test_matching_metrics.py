@@ -31,3 +31,22 @@ def test_evaluate_rankings_averages_over_labelled_needs():
     table = evaluate_rankings({"n1": ["a"], "n2": ["x", "b"]}, {"n1": ["a"], "n2": ["b"], "n3": []})
     assert table["mrr"] == pytest.approx((1 + 0.5) / 2)
     assert table["hit@3"] == 1.0 and table["recall@5"] == 1.0
+
+
+def test_first_listed_metrics_only_credit_the_best_package():
+    # "b" is relevant but second-listed: mrr and hit@1 credit it, the first-listed ones do not.
+    table = evaluate_rankings({"n1": ["b", "a"], "n2": ["c"]}, {"n1": ["a", "b"], "n2": ["c"]})
+    assert table["mrr"] == 1.0 and table["hit@1"] == 1.0
+    assert table["mrr_first"] == pytest.approx((0.5 + 1) / 2)
+    assert table["hit@1_first"] == pytest.approx(0.5)
+
+
+def test_baselines_see_the_structured_fields_as_text():
+    from matching import NeedRecord, PackageRecord
+    from matching.baselines import TfidfBaseline, field_labels
+
+    package = PackageRecord("p", "轻量系统", category="quality", industries=("C36",))
+    assert "质量检测" in field_labels(package) and "汽车制造业" in field_labels(package)
+    other = PackageRecord("q", "轻量系统")
+    need = NeedRecord("n", "想找个系统", industry="C36")
+    assert TfidfBaseline().fit([other, package]).rank([need])[0][0] == "p"
