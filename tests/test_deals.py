@@ -195,11 +195,55 @@ def test_dismissed_package_is_not_recommended_again(app, parties):
 def test_unread_count_in_the_navigation(app, parties):
     _request(parties)
     assert 'text-bg-danger">1<' in parties["provider"].get("/dashboard").get_data(as_text=True)
-    parties["provider"].get("/deals/notifications")
+    assert parties["provider"].post("/deals/notifications/read").status_code == 302
     assert 'text-bg-danger">1<' not in parties["provider"].get("/dashboard").get_data(
         as_text=True)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Notification)) == 1
+
+
+def test_reading_notifications_marks_nothing_read(app, parties):
+    """A GET writes nothing (a link on another site can make the browser send one): the list
+    offers a POST button instead."""
+    _request(parties)
+    page = parties["provider"].get("/deals/notifications").get_data(as_text=True)
+    assert "收到对接申请" in page and 'action="/deals/notifications/read"' in page
+    with app.app_context():
+        assert db.session.scalar(db.select(Notification.read_at)) is None
+    assert 'text-bg-danger">1<' in parties["provider"].get("/dashboard").get_data(as_text=True)
+    parties["provider"].post("/deals/notifications/read")
+    page = parties["provider"].get("/deals/notifications").get_data(as_text=True)
+    assert 'action="/deals/notifications/read"' not in page  # nothing left to mark
+    with app.app_context():
+        assert db.session.scalar(db.select(Notification.read_at)) is not None
+
+
+def test_marking_read_needs_the_csrf_token(app, make_user):
+    import re
+
+    from marketplace import create_app
+    from tests.conftest import test_config
+
+    csrf_app = create_app({**test_config(app.config["SQLALCHEMY_DATABASE_URI"]),
+                           "WTF_CSRF_ENABLED": True})
+    user = make_user()
+    client = csrf_app.test_client()
+    with csrf_app.app_context():
+        db.session.add(Notification(user_id=user.id, kind="request_received", subject="需求"))
+        db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = db.session.get(User, user.id).get_id()
+            session["_fresh"] = True
+        assert client.post("/deals/notifications/read").status_code == 400
+        assert db.session.scalar(db.select(Notification.read_at)) is None
+        page = client.get("/deals/notifications").get_data(as_text=True)
+        form = page.split('action="/deals/notifications/read"')[1]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+        response = client.post("/deals/notifications/read", data={"csrf_token": token})
+        assert response.status_code == 302
+        assert db.session.scalar(db.select(Notification.read_at)) is not None
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_two_quick_accepts_make_one_order(app, parties, database_url):
@@ -265,3 +309,25 @@ def test_quoting_a_closed_need_is_refused(app, parties):
         "need_id": parties["need"], "package_id": parties["other_package"]})
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(DealRequest)) == 1
+
+
+def test_a_key_used_to_accept_one_request_is_refused_for_another(app, parties, make_need):
+    """The accept form's key, sent again to accept another request, used to land on the first
+    order with "已下单" and leave the second request unordered: now it says why."""
+    with app.app_context():
+        other_need = make_need(db.session.get(Need, parties["need"]).enterprise_id)
+    first = _request(parties)
+    second = parties["sme"].post("/deals/request", data={
+        "need_id": other_need, "package_id": parties["package"]}).headers["Location"]
+    for url in (first, second):
+        assert parties["provider"].post(url + "/quote", data=_quote()).status_code == 302
+    key = {"revision": 1, "idempotency_key": "accept-key-0001"}
+    order_url = parties["sme"].post(first + "/accept", data=key).headers["Location"]
+    refused = parties["sme"].post(second + "/accept", data=key)
+    assert refused.status_code == 400
+    assert "这个提交编号已用于另一个对象" in refused.get_data(as_text=True)
+    assert parties["sme"].post(first + "/accept", data=key).headers["Location"] == order_url
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Order)) == 1
+    assert parties["sme"].post(second + "/accept", data={
+        **key, "idempotency_key": "accept-key-0002"}).status_code == 302

@@ -54,7 +54,7 @@ from marketplace.models import (
     SubsidyClaim,
     User,
 )
-from marketplace.services import accounts, cases, diagnosis, subsidies, tokens
+from marketplace.services import accounts, cases, diagnosis, matching, subsidies, tokens
 from marketplace.services.accounts import hash_password
 from marketplace.services.diagnosis import load_questionnaire
 from tests.conftest import PASSWORD, AuthActions
@@ -184,6 +184,9 @@ FORM_POSTS = [
               "budget_min_fen": "", "budget_max_fen": "", "desired_start": "",
               "visibility": "private"}),
     FormPost("needs.change_status", "sme", "/needs/{need_to_close}/close"),
+    # the need page's beacon: the signed list of the packages it showed (204, no page)
+    FormPost("needs.record_impressions", "sme", "/needs/{need}/impressions",
+             {"shown": "{fz_impressions}"}, success=204),
     FormPost("packages.create", "provider", "/packages/new",
              {"title": "设备联网快速上云包", "summary": "三天接入", "description": DESCRIPTION,
               "category_code": "device_monitoring", "scenario_level_codes": "workshop",
@@ -218,6 +221,7 @@ FORM_POSTS = [
     FormPost("deals.reply", "provider", "/deals/orders/{reviewed}/reply", {"text": "感谢"}),
     FormPost("deals.dismiss", "sme", "/deals/dismiss",
              {"need_id": "{need}", "package_id": "{package}", "next": "/needs/"}),
+    FormPost("deals.mark_read", "sme", "/deals/notifications/read"),
     FormPost("events.create", "gov", "/events/new", EVENT_FORM),
     FormPost("events.edit", "gov", "/events/{fz_event}/edit",
              {**EVENT_FORM, "title": "苏州智改数转供需对接会（改期）", "sme_capacity": "20"}),
@@ -311,6 +315,7 @@ WORLD_PARTS = {
     "sme_tools": {"fz_diagnosis", "fz_token"},
     "ownership": {"fz_imported_code", "fz_ownership"},
     "accounts": {"fz_signup_token", "fz_reset_token"},
+    "impressions": {"fz_impressions"},
 }
 
 
@@ -387,6 +392,7 @@ def build_world(app, make_user, make_provider, make_need, make_package,
         "sme_tools": lambda: sme_tools_world(app, users),
         "ownership": lambda: ownership_world(app, users, make_user),
         "accounts": lambda: account_links(app, users),
+        "impressions": lambda: impression_receipt(app, ids["need"], package),
     }
     for name, make in parts.items():
         if wanted is None or wanted & WORLD_PARTS[name]:
@@ -480,6 +486,13 @@ def account_links(app, users: dict) -> dict:
         signup = accounts.registration_token(accounts.Registration("li@example.com", "李明", "sme"))
         reset = accounts.password_reset_token(db.session.get(User, users["sme_other"].id))
         return {"fz_signup_token": signup, "fz_reset_token": reset}
+
+
+def impression_receipt(app, need_id: int, package_id: int) -> dict:
+    """What the need's page posts back: the signed list of the packages it showed."""
+    with app.app_context():
+        return {"fz_impressions": matching.impression_receipt(db.session.get(Need, need_id),
+                                                              [package_id])}
 
 
 def sme_tools_world(app, users: dict) -> dict:

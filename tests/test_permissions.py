@@ -85,6 +85,9 @@ TABLE = [
      row(302, 302, 404, 403, 404, 403, 404, 403, 403)),
     ("needs.change_status", "POST", "/needs/{public_need}/close",
      row(302, 302, 403, 403, 403, 403, 403, 403, 403)),
+    # the page's impressions beacon; the owner sent no receipt (400)
+    ("needs.record_impressions", "POST", "/needs/{private_need}/impressions",
+     row(302, 400, 404, 403, 404, 403, 404, 403, 403)),
     ("packages.index", "GET", "/packages/", ALL_200),
     ("packages.mine", "GET", "/packages/mine", PROVIDER_ONLY),
     ("packages.create", "GET", "/packages/new", PROVIDER_ONLY),
@@ -104,6 +107,7 @@ TABLE = [
      row(302, 403, 403, 302, 403, 403, 403, 403, 403)),
     ("deals.index", "GET", "/deals/", LOGGED_IN_200),
     ("deals.notifications", "GET", "/deals/notifications", LOGGED_IN_200),
+    ("deals.mark_read", "POST", "/deals/notifications/read", row(*[302] * 9)),
     ("deals.create_request", "POST", "/deals/request",
      row(302, 404, 404, 403, 403, 403, 403, 403, 403)),
     ("deals.request_detail", "GET", "/deals/requests/{deal}", DEAL_PARTIES),

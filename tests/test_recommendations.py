@@ -1,5 +1,6 @@
 """Recommendations on the pages: reasons, the chain leader's platform, freshness, persistence."""
 
+import re
 from datetime import date
 
 import pytest
@@ -121,13 +122,63 @@ def test_change_times_from_any_session_zone_are_read_as_utc():
     assert matching_service._as_utc(datetime(2026, 11, 29, 10, 0)).tzinfo is UTC
 
 
-def test_need_page_records_impressions(app, chain):
-    _login(app, chain["user"]).get(f"/needs/{chain['need']}")
-    _login(app, chain["user"]).get(f"/needs/{chain['need']}")
+def _impressions(app) -> list[tuple[int, str]]:
     with app.app_context():
-        kinds = [f.kind for f in db.session.scalars(db.select(MatchFeedback))]
+        return [(f.package_id, f.kind) for f in db.session.scalars(db.select(MatchFeedback))]
+
+
+def _receipt(page: str) -> tuple[str, str]:
+    """The action and the signed receipt of the page's impressions beacon."""
+    form = re.search(r'<form method="post" action="([^"]+)" data-impressions hidden>(.*?)</form>',
+                     page, re.S)
+    return form[1], re.search(r'name="shown" type="hidden" value="([^"]+)"', form[2])[1]
+
+
+def test_opening_the_need_page_writes_no_impressions(app, chain):
+    """A GET writes nothing (a link on another site can make the browser send one)."""
+    client = _login(app, chain["user"])
+    page = client.get(f"/needs/{chain['need']}").get_data(as_text=True)
+    assert "为这条需求推荐的方案包" in page and "impressions.js" in page
+    assert _impressions(app) == []
+
+
+def test_the_pages_beacon_records_impressions_once(app, chain):
+    client = _login(app, chain["user"])
+    for _ in range(2):
+        action, receipt = _receipt(client.get(f"/needs/{chain['need']}").get_data(as_text=True))
+        assert action == f"/needs/{chain['need']}/impressions"
+        assert client.post(action, data={"shown": receipt}).status_code == 204
+    kinds = [kind for _, kind in _impressions(app)]
     assert kinds and set(kinds) == {"impression"}
     assert len(kinds) == 3  # the three public packages, once each although shown twice
+
+
+def test_a_receipt_counts_only_for_its_need_its_owner_and_a_day(app, chain, make_user,
+                                                                 monkeypatch):
+    owner = _login(app, chain["user"])
+    _action, receipt = _receipt(owner.get(f"/needs/{chain['need']}").get_data(as_text=True))
+    other_need = f"/needs/{chain['private_need']}/impressions"
+    assert owner.post(other_need, data={"shown": receipt}).status_code == 400
+    assert owner.post(f"/needs/{chain['need']}/impressions",
+                      data={"shown": receipt[:-2] + "xx"}).status_code == 400
+    stranger = _login(app, make_user().id)
+    assert stranger.post(f"/needs/{chain['need']}/impressions",
+                         data={"shown": receipt}).status_code == 403
+    monkeypatch.setattr(matching_service, "IMPRESSION_RECEIPT_MAX_AGE", -1)  # all too old
+    assert owner.post(f"/needs/{chain['need']}/impressions",
+                      data={"shown": receipt}).status_code == 400
+    assert _impressions(app) == []
+
+
+def test_the_api_records_impressions_for_token_callers_only(app, chain):
+    from tests.test_api import Api, make_token
+
+    cookie = _login(app, chain["user"])
+    assert cookie.get(f"/api/v1/needs/{chain['need']}/recommendations").status_code == 200
+    assert _impressions(app) == []
+    token = Api(app.test_client(), make_token(app, chain["user"]))
+    assert token.get(f"/needs/{chain['need']}/recommendations").status_code == 200
+    assert len(_impressions(app)) == 3
 
 
 def test_retrain_learns_weights_from_feedback(app, runner, make_enterprise, make_provider,

@@ -256,7 +256,8 @@ def recommendations(need_id: int):
     items = []
     if found.status == NeedStatus.OPEN:
         items = matching.packages_for_need(found)
-        matching.record_impressions(found, items)
+        if g.api_auth == "token":  # a browser never adds the header by itself: a cookie
+            matching.record_impressions(found, items)  # GET may come from another site
     body = {"need_id": found.id, "items": [serialize.suggestion(s) for s in items]}
     db.session.commit()  # after serialising: a commit expires every loaded object
     return respond(body)

@@ -221,7 +221,15 @@ def dismiss():
 @bp.route("/notifications")
 @login_required
 def notifications():
+    """Reading the list changes nothing: marking read is a POST (:func:`mark_read`)."""
     items = notify.recent(current_user)
+    return render_template("deals/notifications.html", items=items,
+                           unread=notify.unread_count(current_user))
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def mark_read():
     notify.mark_all_read(current_user)
     db.session.commit()
-    return render_template("deals/notifications.html", items=items)
+    return redirect(url_for(".notifications"))

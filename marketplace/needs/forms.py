@@ -1,7 +1,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Optional
+from wtforms import (
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import LengthChars, NoControlChars, YuanField
 from ..services.needs import DESCRIPTION_MAX, DESCRIPTION_MIN, TITLE_MAX
@@ -37,3 +45,9 @@ class NeedFilterForm(FlaskForm):
     scenario_level_code = SelectField(_l("场景层级"), validators=[Optional()])
     status = SelectField(_l("状态"), validators=[Optional()])
     region_code = SelectField(_l("地区"), validators=[Optional()])
+
+
+class ImpressionsForm(FlaskForm):
+    """The need page's receipt of the packages it showed (signed), posted back by a script."""
+
+    shown = HiddenField(validators=[DataRequired(), Length(max=4000)])

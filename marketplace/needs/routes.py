@@ -10,7 +10,7 @@ from ..models import NeedStatus, Role
 from ..pagination import paginate
 from ..services import matching, needs
 from ..views import role_required, submit
-from .forms import NeedFilterForm, NeedForm
+from .forms import ImpressionsForm, NeedFilterForm, NeedForm
 
 bp = Blueprint("needs", __name__)
 
@@ -66,17 +66,36 @@ def create():
 @bp.route("/<int:need_id>")
 @login_required
 def detail(need_id: int):
+    """The need; for its owner, the requests and the recommendations. What was recommended
+    is recorded by the page's POST back (:func:`record_impressions`), never by this GET."""
     need = needs.view_need(current_user, need_id)
-    suggestions, requests = None, []
+    suggestions, requests, impressions = None, [], None
     if need.can_edit(current_user):
         requests = need.requests
         if need.status == NeedStatus.OPEN:
             suggestions = matching.packages_for_need(need)
-            matching.record_impressions(need, suggestions)
+            receipt = matching.impression_receipt(need, [s.item.id for s in suggestions])
+            impressions = ImpressionsForm(shown=receipt) if suggestions else None
     page = render_template("needs/detail.html", need=need, suggestions=suggestions,
-                           requests=requests)
-    db.session.commit()  # the impressions (and an audited read); after rendering, as a
-    return page  # commit expires every loaded object and the page would load each again
+                           requests=requests, impressions=impressions)
+    db.session.commit()  # an audited read; after rendering, as a commit expires every
+    return page  # loaded object and the page would load each again
+
+
+@bp.route("/<int:need_id>/impressions", methods=["POST"])
+@login_required
+def record_impressions(need_id: int):
+    """The need page's beacon (static/impressions.js): the signed list of the packages it
+    showed its owner, with the CSRF token. 204, or 400 for a receipt not made for this need."""
+    need = needs.get_need(current_user, need_id)
+    if not need.can_edit(current_user):
+        abort(403)
+    form = ImpressionsForm()
+    if not form.validate_on_submit() or not matching.record_impression_receipt(
+            current_user, need, form.shown.data):
+        abort(400)
+    db.session.commit()
+    return "", 204
 
 
 @bp.route("/<int:need_id>/edit", methods=["GET", "POST"])

@@ -14,11 +14,13 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -388,10 +390,50 @@ def _rank_leads(matcher, package_ids: list[int], n: int):
 # -- learning from what SMEs did ----------------------------------------------------------------
 
 
+# Impressions are written by a POST, never by the GET that renders the need page: a link on
+# another site can make a browser open the page with its login cookie (SameSite=Lax allows
+# top-level GETs), and a GET that writes would let any site record "shown" for packages the
+# owner never looked at. The page carries a signed receipt of what it showed, and a small
+# script posts it back with the CSRF token (:func:`record_impression_receipt`).
+IMPRESSION_SALT = "impressions"
+IMPRESSION_RECEIPT_MAX_AGE = 24 * 60 * 60
+MAX_RECEIPT = 4000
+
+
+def _receipts() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=IMPRESSION_SALT)
+
+
+def impression_receipt(need: Need, package_ids: Iterable[int]) -> str:
+    """What the need's page showed, signed, for the page to post back."""
+    return _receipts().dumps([need.id, sorted(set(package_ids))])
+
+
+def record_impression_receipt(actor: User, need: Need, receipt: str) -> bool:
+    """Record the impressions of a receipt the need's page posted back; False when the
+    receipt is not one this app made for this need in the last day (nothing is written)."""
+    if not need.can_edit(actor) or len(receipt) > MAX_RECEIPT:
+        return False
+    try:
+        need_id, package_ids = _receipts().loads(receipt, max_age=IMPRESSION_RECEIPT_MAX_AGE)
+    except (BadData, TypeError, ValueError):  # forged, expired, or not a [need, ids] pair
+        return False
+    if need_id != need.id or not isinstance(package_ids, list) \
+            or not all(type(i) is int for i in package_ids):
+        return False
+    _record_impressions(need, set(package_ids))
+    return True
+
+
 def record_impressions(need: Need, suggestions: list[Suggestion]) -> None:
     """Remember which packages were shown for a need (once per pair): the negatives that
     requests and orders are weighed against when the weights are learned."""
-    shown = {s.item.id for s in suggestions}
+    _record_impressions(need, {s.item.id for s in suggestions})
+
+
+def _record_impressions(need: Need, shown: set[int]) -> None:
+    if not shown:
+        return
     known = set(db.session.scalars(select(MatchFeedback.package_id).where(
         MatchFeedback.need_id == need.id, MatchFeedback.kind == FeedbackKind.IMPRESSION,
         MatchFeedback.package_id.in_(shown))))
