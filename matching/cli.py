@@ -7,15 +7,26 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .io import DataError, read_needs, read_packages
+from .io import DataError, InputReport, read_needs, read_packages
 from .metrics import METRICS
+
+
+def _read(args: argparse.Namespace):
+    """Packages and needs (with labels) of the command, unrecognised values told on stderr."""
+    report = InputReport()
+    packages = read_packages(args.packages, report)
+    needs, labels = read_needs(args.needs, report)
+    for kind, records in (("packages", packages), ("needs", needs)):
+        line = report.summary(kind, len(records))
+        if line:
+            print(f"warning: {line}", file=sys.stderr)
+    return packages, needs, labels
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
-    packages = read_packages(args.packages)
-    needs, labels = read_needs(args.needs)
+    packages, needs, labels = _read(args)
     if not labels:
         raise DataError(f"{args.needs}: no need has a 'relevant' list")
     table = evaluate(packages, needs, labels, k=args.k, ablation=args.ablation)
@@ -34,8 +45,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _rank(args: argparse.Namespace) -> int:
     from .matcher import Matcher
 
-    packages = read_packages(args.packages)
-    needs, _ = read_needs(args.needs)
+    packages, needs, _ = _read(args)
     matcher = Matcher().fit(packages)
     for need, recs in zip(needs, matcher.recommend_batch(needs, args.k), strict=True):
         line = {

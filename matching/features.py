@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from .text import DATA_DIR, default_segmenter, normalize
+from .text import _WORD, DATA_DIR, default_segmenter, normalize
 
 CONCEPTS_FILE = DATA_DIR / "concepts.txt"
 # Bits per Unicode code point when n-grams are packed into one int64 (max code point < 2**21).
@@ -25,6 +25,11 @@ _BITS = 21
 def analyze(text: str) -> tuple[str, ...]:
     """Words of ``text`` as the matcher sees them; store them with the record at write time."""
     return tuple(default_segmenter().words(text))
+
+
+def has_text(text: str) -> bool:
+    """Whether ``text`` holds any word character (CJK, latin letter or digit)."""
+    return _WORD.search(normalize(text)) is not None
 
 
 def passthrough(doc: Sequence[str]) -> Sequence[str]:

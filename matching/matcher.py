@@ -41,6 +41,7 @@ from .features import (
     ScenarioVocabulary,
     TextBatch,
     analyze,
+    has_text,
 )
 from .features import passthrough as _passthrough
 from .records import (
@@ -245,6 +246,8 @@ class Matcher(BaseEstimator):
         packages, needs = list(packages), list(needs)
         if not packages:
             raise ValueError("cannot fit a matcher without packages")
+        _refuse_duplicate_ids(packages, "package")
+        _refuse_duplicate_ids(needs, "need")
         self.weights_ = self._resolve_weights()
         self.vocabulary_ = ScenarioVocabulary()
         records = packages + needs
@@ -530,7 +533,7 @@ class Matcher(BaseEstimator):
         the scenario vocabulary still match them; refit (e.g. nightly) to take them in.
         """
         check_is_fitted(self)
-        records = list(packages)
+        records = _last_of_each_id(packages)
         if records:
             X, _ = self._transform(records)
             with self._lock:
@@ -891,14 +894,20 @@ class Matcher(BaseEstimator):
 
     @staticmethod
     def _top(scores: np.ndarray, N: int) -> np.ndarray:
-        """Slots of the ``N`` best finite scores, best first (ties keep slot order)."""
+        """Slots of the ``N`` best finite scores, best first (ties: lower slot first)."""
         n = len(scores)
         k = min(N, n)
         if k <= 0:
             return np.empty(0, dtype=np.int64)
-        part = np.argpartition(scores, n - k)[n - k :] if k < n else np.arange(n)
+        if k < n:
+            # Every slot tied with the k-th score competes, so ties fall to the lower slot
+            # whatever argpartition picked: the top 10 is the start of the top 20.
+            kth = scores[np.argpartition(scores, n - k)[n - k]]
+            part = np.flatnonzero(scores >= kth)
+        else:
+            part = np.arange(n)
         part = part[np.isfinite(scores[part])]
-        return part[np.lexsort((part, -scores[part]))]
+        return part[np.lexsort((part, -scores[part]))][:k]
 
     def _mask_for(self, ids_to_slot: dict, n: int, filter_items, items) -> np.ndarray | None:
         if filter_items is None and items is None:
@@ -948,7 +957,12 @@ class Matcher(BaseEstimator):
             slot = self._need_slot.get(query)
             if slot is None:
                 raise KeyError(f"unknown need {query!r}")
-            query = self._need_meta[slot]
+            # The stored need keeps no text; its row says whether it had any words.
+            if not self._need_cols["has_text"][slot]:
+                return []
+            return self._recommend_many(
+                [self._need_meta[slot]], N, filter_items, items, True, None, 1
+            )[0]
         return self.recommend_batch([query], N, filter_items=filter_items, items=items)[0]
 
     def recommend_batch(
@@ -980,6 +994,20 @@ class Matcher(BaseEstimator):
         """
         check_is_fitted(self)
         needs = list(needs)
+        # A need without words says nothing to match: no recommendations rather than a list
+        # ranked by provider quality alone (the enterprise profile path asks for that on purpose).
+        wordy = [i for i, need in enumerate(needs) if has_text(need.full_text)]
+        results: list[list[Recommendation]] = [[] for _ in needs]
+        found = self._recommend_many(
+            [needs[i] for i in wordy], N, filter_items, items, reasons, chunk_size, n_jobs
+        )
+        for i, recs in zip(wordy, found, strict=True):
+            results[i] = recs
+        return results
+
+    def _recommend_many(self, needs, N, filter_items, items, reasons, chunk_size, n_jobs):
+        if not needs:
+            return []
         with self._lock:
             n_slots = len(self.package_ids_)
             extra = self._mask_for(self._package_slot, n_slots, filter_items, items)
@@ -1153,7 +1181,7 @@ class Matcher(BaseEstimator):
     # ------------------------------------------------------------ enterprise
 
     def _recommend_enterprise(self, enterprise, N, filter_items, items):
-        needs = list(enterprise.open_needs)
+        needs = [need for need in enterprise.open_needs if has_text(need.full_text)]
         if not needs:
             # The profile as a need without text: industry, cluster, region and chain decide.
             needs = [
@@ -1168,7 +1196,7 @@ class Matcher(BaseEstimator):
                     tokens=(),
                 )
             ]
-        per_need = self.recommend_batch(needs, N, filter_items=filter_items, items=items)
+        per_need = self._recommend_many(needs, N, filter_items, items, True, None, 1)
         best: dict[ItemId, Recommendation] = {}
         hits: dict[ItemId, int] = {}
         for need, recs in zip(needs, per_need, strict=True):
@@ -1301,8 +1329,7 @@ class Matcher(BaseEstimator):
             own = self._package_slot.get(item_id)
             if own is not None:
                 valid[own] = False
-            T = self._package_rows.scores(
-                self._weighted(self._package_rows.without_common(q)))
+            T = self._package_rows.scores(self._weighted(self._package_rows.without_common(q)))
             text, gate = self._text_scores(T, np.array([q.nnz > 0]), valid)
             nd = {
                 "cat": pk_q["cat"][0],
@@ -1555,3 +1582,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _refuse_duplicate_ids(records: Sequence[PackageRecord | NeedRecord], kind: str) -> None:
+    """Two records under one id would both be indexed and both be returned: refuse them."""
+    seen: set[ItemId] = set()
+    twice = []
+    for record in records:
+        if record.id in seen:
+            twice.append(record.id)
+        seen.add(record.id)
+    if twice:
+        raise ValueError(f"duplicate {kind} ids: {sorted(map(repr, set(twice)))[:10]}")
+
+
+def _last_of_each_id(records: Iterable[PackageRecord]) -> list[PackageRecord]:
+    """One record per id, the last given: as upserting them one after the other would keep."""
+    return list({record.id: record for record in records}.values())
