@@ -31,7 +31,8 @@ NEW_REQUEST = (
     Field("message", max_length=deals.MESSAGE_MAX),
 )
 QUOTE = (
-    Field("price_fen", "integer", required=True, minimum=0, maximum=deals.MAX_QUOTE_FEN),
+    Field("price_fen", "integer", required=True, minimum=0, maximum=deals.MAX_QUOTE_FEN,
+          description="In fen; 0 only for a package that offers a free trial (`free_trial`)."),
     Field("scope", required=True, max_length=deals.SCOPE_MAX,
           description=f"What is delivered ({deals.SCOPE_MIN}–{deals.SCOPE_MAX} characters)."),
     Field("delivery_days", "integer", required=True, minimum=1, maximum=deals.MAX_DAYS),

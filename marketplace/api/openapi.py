@@ -125,8 +125,10 @@ SCHEMAS = {
     }),
     "SubsidyQuote": obj({"package_id": INT, "amount_fen": INT, "best": nullable(ref("Offer")),
                          "offers": {"type": "array", "items": ref("Offer")}}),
-    "Quote": obj({"revision": INT, "price_fen": INT, "scope": STR, "delivery_days": INT,
-                  "valid_until": DATE, "expired": BOOL}),
+    "Quote": obj({"revision": INT, "price_fen": INT,
+                  "free_trial": {**BOOL, "description": "A quote of 0 for a package that "
+                                 "offers a free trial; no subsidy applies."},
+                  "scope": STR, "delivery_days": INT, "valid_until": DATE, "expired": BOOL}),
     "DealRequest": obj({
         "id": INT, "status": enum(RequestStatus.ALL), "message": STR, "decline_reason": STR,
         "need": REF, "package": REF, "enterprise": PARTY, "provider": PARTY,
@@ -138,8 +140,9 @@ SCHEMAS = {
     "DealRequestPage": page("DealRequest"),
     "Order": obj({
         "id": INT, "status": enum(OrderStatus.ALL), "request_id": INT, "need": REF,
-        "package": REF, "enterprise": PARTY, "provider": PARTY, "amount_fen": INT, "scope": STR,
-        "delivery_days": INT, "due_date": DATE, "delivered_at": nullable(DATETIME),
+        "package": REF, "enterprise": PARTY, "provider": PARTY, "amount_fen": INT,
+        "free_trial": {**BOOL, "description": "Placed on a free trial (no subsidy)."},
+        "scope": STR, "delivery_days": INT, "due_date": DATE, "delivered_at": nullable(DATETIME),
         "accepted_at": nullable(DATETIME), "dispute_reason": STR, "cancel_reason": STR,
         "cancelled_at": nullable(DATETIME),
         "subsidy": nullable(obj({"id": INT, "program": obj({"id": INT, "name": STR}),

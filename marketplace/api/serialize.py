@@ -99,7 +99,8 @@ def suggestion(item) -> dict:
 def quote(found: Quote | None) -> dict | None:
     if found is None:
         return None
-    return {"revision": found.revision, "price_fen": found.price_fen, "scope": found.scope,
+    return {"revision": found.revision, "price_fen": found.price_fen,
+            "free_trial": found.is_free_trial, "scope": found.scope,
             "delivery_days": found.delivery_days, "valid_until": when(found.valid_until),
             "expired": found.is_expired(today())}
 
@@ -153,7 +154,7 @@ def order(found: Order, subsidy: SubsidyClaim | None = None) -> dict:
         "package": {"id": found.package_id, "title": found.package.title},
         "enterprise": {"id": found.enterprise_id, "name": found.enterprise.name},
         "provider": {"id": found.provider_id, "name": found.provider.name},
-        "amount_fen": found.amount_fen, "scope": found.scope,
+        "amount_fen": found.amount_fen, "free_trial": found.free_trial, "scope": found.scope,
         "delivery_days": found.delivery_days, "due_date": when(found.due_date),
         "delivered_at": when(found.delivered_at), "accepted_at": when(found.accepted_at),
         "dispute_reason": found.dispute_reason, "cancel_reason": found.cancel_reason,

@@ -100,6 +100,11 @@ class Quote(TimestampMixin, db.Model):
     def is_expired(self, today: date) -> bool:
         return self.valid_until < today
 
+    @property
+    def is_free_trial(self) -> bool:
+        """A quote of 0 yuan, for a package that offers a free trial (the only 0 allowed)."""
+        return self.price_fen == 0 and self.request.package.free_trial
+
 
 class Order(TimestampMixin, db.Model):
     """An accepted quote. One live order per need: two quick clicks make one order, and a
@@ -119,6 +124,8 @@ class Order(TimestampMixin, db.Model):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # placed on the package's free trial (a quote of 0 yuan): no subsidy applies
+    free_trial: Mapped[bool] = mapped_column(default=False)
     scope: Mapped[str] = mapped_column(Text)
     delivery_days: Mapped[int] = mapped_column()
     due_date: Mapped[date] = mapped_column(Date)

@@ -136,10 +136,12 @@ class QuoteData:
     valid_until: date
 
 
-def _check_quote(data: QuoteData) -> None:
+def _check_quote(data: QuoteData, package: Package) -> None:
     errors = {}
     if not 0 <= data.price_fen <= MAX_QUOTE_FEN:
         errors["price_fen"] = _l("报价需在 0 到 1 亿元之间。")
+    elif data.price_fen == 0 and not package.free_trial:
+        errors["price_fen"] = _l("报价不能为 0 元；只有可免费试用的方案包才能报 0 元（免费试用）。")
     if not SCOPE_MIN <= len(data.scope.strip()) <= SCOPE_MAX:
         errors["scope"] = _l("服务范围需要 %(lo)d 到 %(hi)d 个字。", lo=SCOPE_MIN, hi=SCOPE_MAX)
     if not 1 <= data.delivery_days <= MAX_DAYS:
@@ -167,7 +169,7 @@ def send_quote(actor: User, request: DealRequest, data: QuoteData) -> Quote:
     """Quote, or revise the quote, until the SME accepts it."""
     if actor.provider_id != request.provider_id:
         raise NotAllowed(_l("只有被申请的服务商可以报价。"))
-    _check_quote(data)
+    _check_quote(data, request.package)
     if _lock_need(request).status != NeedStatus.OPEN:
         raise IllegalTransition(_l("需求已不在征集中，不能报价。"))
     apply_step(REQUEST_TRANSITIONS, request, "quote", _l("这个申请已经不能报价。"))
@@ -206,13 +208,15 @@ def accept_quote(actor: User, request: DealRequest, revision: int,
         raise IllegalTransition(_l("服务商刚刚修改了报价，请查看新报价后再接受。"))
     if quote.is_expired(today()):
         raise IllegalTransition(_l("报价已过有效期，请联系服务商重新报价。"))
+    if quote.price_fen == 0 and not quote.is_free_trial:
+        raise IllegalTransition(_l("这个方案包已不提供免费试用，请联系服务商重新报价。"))
     offer = subsidies.secure_offer(request.enterprise, request.package, quote.price_fen,
                                    today(), expected_subsidy_fen)
     apply_step(REQUEST_TRANSITIONS, request, "accept", _l("这个申请已经不能接受报价。"))
     order = Order(need_id=need.id, request_id=request.id, package_id=request.package_id,
                   enterprise_id=request.enterprise_id, provider_id=request.provider_id,
-                  amount_fen=quote.price_fen, scope=quote.scope,
-                  delivery_days=quote.delivery_days,
+                  amount_fen=quote.price_fen, free_trial=quote.is_free_trial,
+                  scope=quote.scope, delivery_days=quote.delivery_days,
                   due_date=today() + timedelta(days=quote.delivery_days))
     db.session.add(order)
     try:

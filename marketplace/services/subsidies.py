@@ -13,6 +13,7 @@ The rule, for an order of amount A placed on day D by enterprise E for package P
 3. Only the highest amount is applied, never two programs for one order (one claim per order).
    Ties go to the program whose validity ends first (money that expires soonest is used
    first), then to the older program (smaller id).
+4. A free order (A = 0: a package's free trial) is subsidised by no program; no claim is made.
 
 Concurrency: every path that reads a balance and writes against it first takes the write lock
 (:func:`txn.begin_write`; SQLite) and locks the program rows ``FOR UPDATE`` in id order
@@ -226,6 +227,8 @@ class OfferBook:
         self.received = received_this_year(enterprise.id, ids, on.year) if ids else {}
 
     def offers(self, package: Package, order_fen: int) -> list[Offer]:
+        if order_fen <= 0:  # a free order (a package's free trial): no program applies
+            return []
         offers = []
         for program in self.programs:
             if package_problem(program, package) is not None:
