@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from uuid import uuid4
 
 from flask_babel import lazy_gettext as _l
@@ -14,22 +15,56 @@ from wtforms.validators import Length, Optional, ValidationError
 from .services.errors import ValidationFailed
 
 MAX_YUAN = Decimal("100000000")
+# Full-width forms of ASCII (０-９ ， ． － ％, the ideographic space), as a Chinese input method
+# types them: read as their ASCII twins, and shown back so. Digits of other scripts are refused.
+FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# thousands separators every three digits from the point: 1,234,567.89 (not 1,5 nor 12,34)
+GROUPED_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 # WTForms' own Chinese catalogue leaves the multiple-choice message untranslated.
 INVALID_CHOICE = _l("不是有效的选择。")
 
 
+def half_width(text: str) -> str:
+    """``text`` with full-width ASCII forms (０-９, ，, ．, …) made ASCII."""
+    return text.translate(FULL_WIDTH)
+
+
+def parse_amount(text: str, messages: dict) -> Decimal:
+    """The number in ``text`` (half-width, stripped): digits 0-9, an optional sign and point,
+    thousands separators only every three digits. Raises ``ValueError`` with a message of
+    ``messages`` (keys ``script``, ``grouping``, ``number``)."""
+    if any(unicodedata.decimal(c, None) is not None and not "0" <= c <= "9" for c in text):
+        raise ValueError(messages["script"])  # ١٢ or १२ read as 12 would be a silent guess
+    if "," in text:
+        if not GROUPED_NUMBER.fullmatch(text):
+            raise ValueError(messages["grouping"])
+        text = text.replace(",", "")
+    if not PLAIN_NUMBER.fullmatch(text):  # also NaN, Infinity, 1e3, 0x10, 1_000
+        raise ValueError(messages["number"])
+    return Decimal(text)
+
+
 class YuanField(StringField):
-    """An amount typed in yuan (up to two decimals), held as integer fen in ``data``."""
+    """An amount typed in yuan (up to two decimals), held as integer fen in ``data``.
+
+    Full-width digits and separators are read as ASCII and the field shows them so; digits of
+    other scripts and misplaced thousands separators (``1,5``) are refused, never guessed at.
+    """
 
     MAX = MAX_YUAN
     SUFFIX = ""
     MESSAGES = {
         "required": _l("请填写金额。"),
         "number": _l("请填写数字金额，例如 12800 或 12800.50。"),
+        "script": _l("请用数字 0-9 填写金额。"),
+        "grouping": _l("千位分隔符（逗号）需每三位一个，例如 1,234,567.89；小数请用小数点。"),
         "negative": _l("金额不能为负数。"),
         "max": _l("金额不能超过 1 亿元。"),
         "places": _l("金额最多保留两位小数。"),
     }
+
+    shown = ""  # what was typed, made half-width: the field shows it again
 
     def __init__(self, label=None, validators=None, required: bool = True, **kwargs):
         super().__init__(label, validators, **kwargs)
@@ -37,7 +72,7 @@ class YuanField(StringField):
 
     def _value(self) -> str:
         if self.raw_data:
-            return self.raw_data[0]
+            return self.shown
         if self.data is None:
             return ""
         whole, cents = divmod(self.data, 100)
@@ -45,18 +80,13 @@ class YuanField(StringField):
 
     def process_formdata(self, valuelist):
         self.data = None
-        text = (valuelist[0] if valuelist else "").strip().replace(",", "").replace("，", "")
-        text = text.removesuffix(self.SUFFIX).strip() if self.SUFFIX else text
+        self.shown = half_width(valuelist[0] if valuelist else "").strip()
+        text = self.shown.removesuffix(self.SUFFIX).strip() if self.SUFFIX else self.shown
         if not text:
             if self.required:
                 raise ValueError(self.MESSAGES["required"])
             return
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(self.MESSAGES["number"]) from None
-        if not amount.is_finite():  # NaN, Infinity: not an amount at all
-            raise ValueError(self.MESSAGES["number"])
+        amount = parse_amount(text, self.MESSAGES)
         if amount < 0:
             raise ValueError(self.MESSAGES["negative"])
         if amount > self.MAX:
@@ -75,6 +105,8 @@ class PercentField(YuanField):
     MESSAGES = {
         "required": _l("请填写比例。"),
         "number": _l("请填写数字比例，例如 50 或 12.5。"),
+        "script": _l("请用数字 0-9 填写比例。"),
+        "grouping": _l("逗号的位置不对；小数请用小数点，例如 12.5。"),
         "negative": _l("比例不能为负数。"),
         "max": _l("比例不能超过 100%。"),
         "places": _l("比例最多保留两位小数。"),
