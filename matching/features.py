@@ -49,8 +49,9 @@ class Concept:
 class ScenarioVocabulary:
     """Curated map from everyday wording and solution wording to shared scenario concepts.
 
-    A text gets a concept when it contains one of the concept's triggers as a substring, so
-    the match does not depend on how jieba happened to cut a colloquial sentence.
+    A text gets a concept when it contains one of the concept's triggers as a substring. Given
+    the segmenter's words, a trigger must also start and end on word boundaries (it may span
+    several words: "排产靠excel"), so "联网" inside "互联网" is no mention.
 
     Parameters
     ----------
@@ -78,34 +79,65 @@ class ScenarioVocabulary:
             sorted((ord(p[0]) << _BITS) | ord(p[1]) for p in self._by_prefix), dtype=np.int64
         )
 
-    def find(self, text: str) -> dict[str, list[str]]:
-        """Concept ids found in ``text``, each with the triggers that matched."""
-        return self.find_many(TextBatch([text]))[0]
+    def find(self, text: str, words: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """Concept ids found in ``text``, each with the triggers that matched (once a mention).
 
-    def find_many(self, texts: Sequence[str] | TextBatch) -> list[dict[str, list[str]]]:
+        With ``words`` (the segmenter's words of ``text``, in order) a trigger only counts where
+        it starts and ends on a word boundary: "联网" inside "互联网" is not a mention.
+        """
+        return self.find_many(TextBatch([text]), None if words is None else [words])[0]
+
+    def find_many(
+        self,
+        texts: Sequence[str] | TextBatch,
+        words: Sequence[Sequence[str]] | None = None,
+    ) -> list[dict[str, list[str]]]:
         """:meth:`find` for a batch; numpy picks the few positions where a trigger may start."""
         batch = _batch(texts)
         found: list[dict[str, list[str]]] = [{} for _ in range(batch.n)]
         points, joined = batch.points, batch.joined
         if len(points) < 2:
             return found
+        inside = None if words is None else batch.inside_words(words)
         pairs = (points[:-1] << _BITS) | points[1:]
         slot = np.minimum(np.searchsorted(self._prefix_codes, pairs), len(self._prefix_codes) - 1)
+        spans: list[dict[str, list[tuple[int, int, str]]]] = [{} for _ in range(batch.n)]
         for pos in np.flatnonzero(self._prefix_codes[slot] == pairs).tolist():
+            if inside is not None and inside[pos]:
+                continue
             for phrase, cid in self._by_prefix[joined[pos : pos + 2]]:
-                if joined.startswith(phrase, pos):
-                    found[batch.docs[pos]].setdefault(cid, []).append(phrase)
+                end = pos + len(phrase)
+                if joined.startswith(phrase, pos) and (inside is None or not inside[end]):
+                    spans[batch.docs[pos]].setdefault(cid, []).append((pos, end, phrase))
+        for doc, by_concept in enumerate(spans):
+            for cid, hits in by_concept.items():
+                found[doc][cid] = _mentions(hits)
         return found
 
     def tokens(self, text: str) -> list[str]:
         """Concept tokens for TF-IDF: each concept once, plus its category as ``cat:<code>``."""
         return self.tokens_many([text])[0]
 
-    def tokens_many(self, texts: Sequence[str] | TextBatch) -> list[list[str]]:
+    def tokens_many(
+        self,
+        texts: Sequence[str] | TextBatch,
+        words: Sequence[Sequence[str]] | None = None,
+        counts: bool = False,
+    ) -> list[list[str]]:
+        """Concept tokens of each text; with ``counts`` a concept (and its category) is repeated
+        once per mention, so dampened term weighting favours what a text is mostly about."""
         result = []
-        for concepts in self.find_many(texts):
-            categories = {self.concepts[c].category for c in concepts}
-            result.append(sorted(concepts) + sorted(f"cat:{c}" for c in categories))
+        for concepts in self.find_many(texts, words):
+            tokens: list[str] = []
+            categories: dict[str, int] = {}
+            for cid in sorted(concepts):
+                n = len(concepts[cid]) if counts else 1
+                tokens += [cid] * n
+                category = self.concepts[cid].category
+                categories[category] = categories.get(category, 0) + n
+            for category in sorted(categories):
+                tokens += [f"cat:{category}"] * (categories[category] if counts else 1)
+            result.append(tokens)
         return result
 
     def feature_names(self) -> list[str]:
@@ -133,6 +165,41 @@ class TextBatch:
         raw = np.frombuffer(self.joined.encode("utf-32-le"), dtype=np.uint32)
         self.points = raw.astype(np.int64)
         self.docs = np.repeat(np.arange(self.n, dtype=np.int64), lengths)
+        self._starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
+        self._norms = norms
+
+    def inside_words(self, words: Sequence[Sequence[str]]) -> np.ndarray:
+        """``inside[p]``: position ``p`` of :attr:`joined` lies strictly inside a word, so a
+        match may neither start nor end there. Words are found in order in their text."""
+        delta = np.zeros(len(self.joined) + 1, dtype=np.int32)
+        opens, closes = [], []
+        for norm, offset, doc_words in zip(self._norms, self._starts, words, strict=True):
+            pos = 0
+            for word in doc_words:
+                at = norm.find(word, pos)
+                if at < 0:
+                    continue
+                if len(word) > 1:
+                    opens.append(offset + at + 1)
+                    closes.append(offset + at + len(word))
+                pos = at + len(word)
+        np.add.at(delta, np.asarray(opens, dtype=np.int64), 1)
+        np.add.at(delta, np.asarray(closes, dtype=np.int64), -1)
+        return np.cumsum(delta)[:-1] > 0
+
+
+def _mentions(hits: list[tuple[int, int, str]]) -> list[str]:
+    """Triggers of one concept, one per mention: a trigger inside a longer one of the same
+    concept ("停机" in "非计划停机") is the same mention."""
+    kept: list[str] = []
+    last_end = -1
+    for start, end, phrase in sorted(hits, key=lambda h: (h[0], -h[1])):
+        if start >= last_end:
+            kept.append(phrase)
+            last_end = end
+        elif end > last_end:
+            last_end = end
+    return kept
 
 
 def _batch(texts: Sequence[str] | TextBatch) -> TextBatch:

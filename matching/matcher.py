@@ -61,7 +61,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     # Text: cosine similarities of three TF-IDF blocks.
     "text_words": 0.45,  # jieba words with the domain dictionary
     "text_chars": 0.2,  # character n-grams: words jieba never saw, typos, variants
-    "text_concepts": 0.35,  # scenario vocabulary: everyday wording ↔ solution wording
+    # Scenario vocabulary: everyday wording ↔ solution wording. 0.35 before mentions were
+    # counted; 0.15–0.25 is a plateau on tests/data (matching/README.md).
+    "text_concepts": 0.2,
     # Relevance that does not depend on the text gate.
     "same_category": 0.3,  # the poster chose this category
     "likely_category": 0.2,  # times P(category | need text) from the classifier
@@ -189,6 +191,15 @@ class Matcher(BaseEstimator):
         only penalising them.
     max_terms : int
         Shared terms listed in a ``shared_terms`` reason.
+    concept_counts : bool
+        Count every mention of a concept (dampened by sublinear TF) instead of its presence, so
+        a concept a text is mostly about outweighs one mentioned in passing.
+    concept_boundaries : bool
+        A trigger counts only where it starts and ends on a word boundary of the segmenter.
+    concept_pivot : float
+        Quantile (0–1) of the packages' concept-vector norms below which a package's concept
+        vector is divided by that norm instead of its own: a package with one or two concepts
+        no longer scores 1.0 on a need sharing one generic concept. 0 is plain l2.
     """
 
     def __init__(
@@ -204,6 +215,9 @@ class Matcher(BaseEstimator):
         gate: tuple[float, float] = (0.2, 0.6),
         strict_region: bool = False,
         max_terms: int = 3,
+        concept_counts: bool = True,
+        concept_boundaries: bool = True,
+        concept_pivot: float = 0.5,
     ):
         self.weights = weights
         self.use_words = use_words
@@ -216,6 +230,9 @@ class Matcher(BaseEstimator):
         self.gate = gate
         self.strict_region = strict_region
         self.max_terms = max_terms
+        self.concept_counts = concept_counts
+        self.concept_boundaries = concept_boundaries
+        self.concept_pivot = concept_pivot
 
     # ------------------------------------------------------------------ fitting
 
@@ -253,7 +270,7 @@ class Matcher(BaseEstimator):
         records = packages + needs
         batch = TextBatch([r.full_text for r in records])
         words = [self._tokens(r) for r in records]
-        blocks = self._fit_blocks(words, batch)
+        blocks = self._fit_blocks(words, batch, len(packages))
         self._fit_classifier(blocks, packages, needs)
         X, probs = self._stack(blocks)
         self._probs_pending = probs[len(packages) :]
@@ -286,7 +303,14 @@ class Matcher(BaseEstimator):
     def _tokens(record: PackageRecord | NeedRecord) -> Sequence[str]:
         return record.tokens if record.tokens is not None else analyze(record.full_text)
 
-    def _fit_blocks(self, words: list[Sequence[str]], batch: TextBatch) -> sp.csr_matrix:
+    def _concept_tokens(self, batch: TextBatch, words: Sequence[Sequence[str]] | None):
+        return self.vocabulary_.tokens_many(
+            batch, words if self.concept_boundaries else None, counts=self.concept_counts
+        )
+
+    def _fit_blocks(
+        self, words: list[Sequence[str]], batch: TextBatch, n_packages: int
+    ) -> sp.csr_matrix:
         n = batch.n
         empty = sp.csr_matrix((n, 0), dtype=np.float32)
         self.word_vectorizer_ = TfidfVectorizer(
@@ -302,11 +326,23 @@ class Matcher(BaseEstimator):
             analyzer=_passthrough,
             vocabulary={t: i for i, t in enumerate(self.vocabulary_.feature_names())},
             sublinear_tf=True,
+            norm=None,
             dtype=np.float32,
         )
+        self.concept_pivot_ = 0.0
         if self.use_concepts:
-            concepts = self.vocabulary_.tokens_many(batch)
-            blocks["concepts"] = self.concept_vectorizer_.fit_transform(concepts)
+            raw = self.concept_vectorizer_.fit_transform(self._concept_tokens(batch, words))
+            norms = np.sqrt(np.asarray(raw.multiply(raw).sum(axis=1)).ravel())
+            if self.concept_pivot > 0 and n_packages:
+                package_norms = norms[:n_packages]
+                self.concept_pivot_ = float(
+                    np.quantile(package_norms[package_norms > 0], self.concept_pivot)
+                    if (package_norms > 0).any()
+                    else 0.0
+                )
+            divide = np.where(norms > 0, norms, 1.0)
+            divide[:n_packages] = np.maximum(divide[:n_packages], self.concept_pivot_)
+            blocks["concepts"] = sp.csr_matrix(sp.diags(1.0 / divide) @ raw, dtype=np.float32)
         widths = [blocks[b].shape[1] for b in _BLOCKS]
         bounds = np.concatenate([[0], np.cumsum(widths)])
         self.blocks_ = {b: (int(bounds[i]), int(bounds[i + 1])) for i, b in enumerate(_BLOCKS)}
@@ -329,7 +365,7 @@ class Matcher(BaseEstimator):
         self._column_weights = weights
         return blocks
 
-    def _transform(self, records: Sequence[PackageRecord | NeedRecord]):
+    def _transform(self, records: Sequence[PackageRecord | NeedRecord], indexed: bool = False):
         """Rows and category probabilities for new records, with the fitted vocabularies.
 
         Built from (row, column, value) triplets with numpy and turned into one CSR matrix at
@@ -338,20 +374,26 @@ class Matcher(BaseEstimator):
         batch = TextBatch([r.full_text for r in records])
         n = batch.n
         parts = []
-        if self.blocks_["words"][1] > self.blocks_["words"][0]:
+        has_words = self.blocks_["words"][1] > self.blocks_["words"][0]
+        has_concepts = self.blocks_["concepts"][1] > self.blocks_["concepts"][0]
+        docs = None
+        if has_words or (has_concepts and getattr(self, "concept_boundaries", False)):
             docs = [self._tokens(r) for r in records]
+        if has_words:
             parts.append(("words", *_token_triplets(docs, self._word_index)))
         if self.blocks_["chars"][1] > self.blocks_["chars"][0]:
             parts.append(("chars", *self.char_vectorizer_.triplets(batch)))
-        if self.blocks_["concepts"][1] > self.blocks_["concepts"][0]:
-            concepts = self.vocabulary_.tokens_many(batch)
+        if has_concepts:
+            concepts = self._concept_tokens(batch, docs)
             parts.append(("concepts", *_token_triplets(concepts, self._concept_index)))
         idf = {"words": self._word_idf, "concepts": self._concept_idf}
         rows_all, cols_all, vals_all = [], [], []
         jll = np.zeros((n, len(codes.CATEGORIES)), dtype=np.float32)
         for block, rows, cols in parts:
             block_idf = self.char_vectorizer_.idf_ if block == "chars" else idf[block]
-            rows, cols, vals = _tfidf_triplets(rows, cols, n, block_idf)
+            # Indexed packages' concept rows are divided by at least the fitted pivot.
+            pivot = getattr(self, "concept_pivot_", 0.0) if indexed and block == "concepts" else 0
+            rows, cols, vals = _tfidf_triplets(rows, cols, n, block_idf, pivot)
             if self.classifier_ is not None and block != "chars":
                 weights = self._clf_words if block == "words" else self._clf_concepts
                 np.add.at(jll, rows, vals[:, None] * weights[cols])
@@ -535,7 +577,7 @@ class Matcher(BaseEstimator):
         check_is_fitted(self)
         records = _last_of_each_id(packages)
         if records:
-            X, _ = self._transform(records)
+            X, _ = self._transform(records, indexed=True)
             with self._lock:
                 self._add_packages(records, X)
                 self._maybe_compact()
@@ -1481,7 +1523,9 @@ def _token_triplets(docs: Sequence[Sequence[str]], index: Mapping[str, int]):
     return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
 
 
-def _tfidf_triplets(rows: np.ndarray, cols: np.ndarray, n_rows: int, idf: np.ndarray):
+def _tfidf_triplets(
+    rows: np.ndarray, cols: np.ndarray, n_rows: int, idf: np.ndarray, pivot: float = 0.0
+):
     """Sublinear TF-IDF with l2-normalised rows from raw (row, column) occurrences.
 
     The same numbers scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` gives, sorted by
@@ -1492,7 +1536,8 @@ def _tfidf_triplets(rows: np.ndarray, cols: np.ndarray, n_rows: int, idf: np.nda
     rows, cols = keys // width, keys % width
     vals = (1.0 + np.log(counts)) * idf[cols]
     norms = np.sqrt(np.bincount(rows, weights=vals * vals, minlength=n_rows))
-    vals = vals / np.where(norms > 0, norms, 1.0)[rows]
+    norms = np.maximum(np.where(norms > 0, norms, 1.0), pivot)
+    vals = vals / norms[rows]
     return rows, cols, vals.astype(np.float32)
 
 
