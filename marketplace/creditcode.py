@@ -62,6 +62,12 @@ def is_valid(code: str | None) -> bool:
     return validate(code) is None
 
 
+def region_digits(code: str) -> str:
+    """Positions 3–8: the GB/T 2260 code of the region whose authority registered the code
+    (often a city's, e.g. ``320500``, or a former county's)."""
+    return code[2:8]
+
+
 def _org_char_value(ch: str) -> int:
     if ch.isdigit():
         return int(ch)

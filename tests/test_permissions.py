@@ -147,8 +147,9 @@ TABLE = [
     # the delivery is not accepted yet: officials of the region reach the state check (409)
     ("subsidies.decide", "POST", "/subsidies/claims/{claim}/approve",
      row(302, 403, 403, 403, 403, 409, 404, 409, 403)),
+    # the subsidy log is the audit trail filtered to subsidies
     ("subsidies.audit_log", "GET", "/subsidies/audit",
-     row(302, 403, 403, 403, 403, 200, 200, 200, 200)),
+     row(302, 403, 403, 403, 403, 302, 302, 302, 302)),
     ("stats.index", "GET", "/stats/", OFFICIALS),
     ("stats.index", "GET", "/stats/?region_code=320505",
      row(302, 403, 403, 403, 403, 200, 400, 200, 200)),
@@ -239,6 +240,13 @@ TABLE = [
      ADMIN_ACTS),
     ("admin.reference", "GET", "/admin/reference/industries", ADMIN_ONLY),
     ("admin.rename", "GET", "/admin/reference/industries/C34", ADMIN_ONLY),
+    # the audit trail: officials read their region's entries, admins all (filters ignored
+    # when malformed)
+    ("admin.audit_log", "GET", "/admin/audit", OFFICIALS),
+    ("admin.audit_log", "GET", "/admin/audit?object_group=need&action=update_need&actor=用户"
+     "&since=2026-01-01&until=2026-12-31&page=2", OFFICIALS),
+    ("admin.audit_log", "GET", "/admin/audit?object_group=x&action=drop%20table&since=2026-02-30",
+     OFFICIALS),
     # API tokens on the profile; the token belongs to the SME
     ("profiles.tokens", "GET", "/profile/tokens", LOGGED_IN_200),
     ("profiles.revoke_token", "POST", "/profile/tokens/{token}/revoke",

@@ -1,6 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import (
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..forms import NoControlChars
@@ -27,3 +35,17 @@ class RenameForm(FlaskForm):
                                                Length(max=64), NoControlChars()])
     name_en = StringField(_l("英文名称"), validators=[Length(max=128), NoControlChars()])
     submit = SubmitField(_l("保存"))
+
+
+class TrailFilterForm(FlaskForm):
+    """The audit trail's filters (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    object_group = SelectField(_l("对象"), validators=[Optional()])
+    action = SelectField(_l("操作"), validators=[Optional()])
+    actor = StringField(_l("操作人"), description=_l("邮箱，或姓名 / 部门名称的一部分"),
+                        validators=[Optional(), Length(max=100), NoControlChars()])
+    since = DateField(_l("从"), validators=[Optional()])
+    until = DateField(_l("到"), validators=[Optional()])

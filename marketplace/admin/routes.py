@@ -1,19 +1,20 @@
-"""Administration: provider verification, accounts and reference data."""
+"""Administration: provider verification, accounts, reference data, and the audit trail
+(which officials read too, for their region)."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import refchoices
+from .. import refchoices, trail
 from ..auth.routes import reset_link
 from ..extensions import db
 from ..models import Provider, Role, User
 from ..pagination import paginate
-from ..services import accounts, profiles, refdata
+from ..services import accounts, audit, profiles, refdata
 from ..services.errors import NotFound, ValidationFailed
 from ..templating import label
 from ..views import role_required, safe_next, submit
-from .forms import AccountForm, RenameForm
+from .forms import AccountForm, RenameForm, TrailFilterForm
 
 bp = Blueprint("admin", __name__)
 
@@ -134,3 +135,29 @@ def rename(kind: str, code: str):
     done = submit(form, lambda: refdata.rename(current_user, kind, code, edit), _("已保存。"),
                   lambda _row: url_for(".reference", kind=kind))
     return done or render_template("admin/rename.html", form=form, kind=kind, row=row)
+
+
+# -- the audit trail ----------------------------------------------------------------------------
+
+
+@bp.route("/audit")
+@role_required(Role.GOV, Role.ADMIN)
+def audit_log():
+    """Who changed what, when, from what to what: officials the entries of their region and
+    below, admins all; filtered by object, action, actor and dates (bad values are ignored)."""
+    form = TrailFilterForm(request.args)
+    form.object_group.choices = refchoices.options(
+        [("", _("全部对象"))] + [(k, str(v)) for k, v in trail.OBJECT_GROUP_LABELS.items()])
+    form.action.choices = refchoices.options(
+        [("", _("全部操作"))] + sorted(((k, str(v)) for k, v in trail.ACTION_LABELS.items()),
+                                      key=lambda choice: choice[1]))
+    form.validate()
+
+    def kept(field):
+        return field.data if field.data and not field.errors else None
+
+    filters = audit.TrailFilter(object_group=kept(form.object_group) or "",
+                                action=kept(form.action) or "", actor=kept(form.actor) or "",
+                                since=kept(form.since), until=kept(form.until))
+    return render_template("admin/audit.html", form=form, trail=trail,
+                           page=paginate(audit.trail(current_user, filters)))

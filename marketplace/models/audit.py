@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -13,7 +13,11 @@ from .accounts import User
 
 
 class AuditEntry(db.Model):
+    """``details`` of an edit holds ``changes``: field → [old, new] (services.audit)."""
+
     __tablename__ = "audit_log"
+    # The history of one object (an enterprise's profile changes on its claims' pages).
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -120,6 +121,9 @@ class SubsidyClaim(TimestampMixin, db.Model):
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     payment_reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # What made the order eligible when it was placed, as the program's rules read it
+    # (services.subsidies.Eligibility): approval re-checks it, officials read it.
+    eligibility: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
 
     program: Mapped[SubsidyProgram] = relationship()
     order: Mapped[Order] = relationship()

@@ -131,7 +131,9 @@ def _edit_provider():
 def enterprise(enterprise_id: int):
     found = profiles.get_enterprise(current_user, enterprise_id)
     db.session.commit()  # the audit entry of the read
-    return render_template("profiles/enterprise.html", enterprise=found)
+    overseer = current_user.is_gov or current_user.is_admin
+    return render_template("profiles/enterprise.html", enterprise=found,
+                           mismatch=profiles.region_mismatch(found) if overseer else None)
 
 
 @bp.route("/provider/<int:provider_id>")

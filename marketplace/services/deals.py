@@ -45,6 +45,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MESSAGE_MAX, SCOPE_MIN, SCOPE_MAX, REASON_MAX = 2000, 5, 5000, 1000
 MAX_QUOTE_FEN = 100_000_000_00
 MAX_DAYS = 730
+QUOTE_AUDITED = ("price_fen", "scope", "delivery_days", "valid_until")
 
 # The allowed steps, in one place: action -> (states it may start from, state it leads to).
 REQUEST_TRANSITIONS = {
@@ -174,6 +175,7 @@ def send_quote(actor: User, request: DealRequest, data: QuoteData) -> Quote:
         raise IllegalTransition(_l("需求已不在征集中，不能报价。"))
     apply_step(REQUEST_TRANSITIONS, request, "quote", _l("这个申请已经不能报价。"))
     quote = request.quote
+    before = audit.values_of(quote, QUOTE_AUDITED) if quote is not None else None
     if quote is None:
         quote = request.quote = Quote(request_id=request.id, revision=1, price_fen=0, scope="",
                                       delivery_days=1, valid_until=data.valid_until)
@@ -185,7 +187,13 @@ def send_quote(actor: User, request: DealRequest, data: QuoteData) -> Quote:
     db.session.flush()
     notify("quote_received", request.need.title, f"/deals/requests/{request.id}",
            enterprise_id=request.enterprise_id)
-    audit.record(actor, "send_quote", quote, revision=quote.revision, price_fen=data.price_fen)
+    region_id = request.enterprise.county_id  # the officials of the buyer's region oversee it
+    if before is None:
+        audit.record(actor, "send_quote", quote, region_id=region_id, revision=quote.revision,
+                     price_fen=data.price_fen)
+    else:  # a revision: what it changed (a resend of the same terms is still a revision)
+        audit.record(actor, "revise_quote", quote, region_id=region_id, revision=quote.revision,
+                     changes=audit.changes(before, audit.values_of(quote, QUOTE_AUDITED)))
     return quote
 
 

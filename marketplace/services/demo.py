@@ -123,6 +123,7 @@ def load_demo(content) -> dict[str, str]:
     logins = _demo_users(smes, providers, content)
     _demo_subsidies()
     _demo_deals()
+    _demo_edits()
     load_demo_diagnoses()
     _demo_history()
     load_demo_events()
@@ -185,6 +186,64 @@ def _demo_deals() -> None:
         if step == 3:  # accepted: its subsidy waits for the county's approval
             deals.accept_delivery(sme, order)
     db.session.flush()
+
+
+def _demo_edits() -> None:
+    """A few edits through the services, so that the audit trail (操作记录) shows old and new
+    values at once: the SME revises a need and its profile (revenue, within its size class:
+    its claims are open), the provider revises the quote waiting for the SME and a package."""
+    from . import deals, needs, packages, profiles
+
+    sme = db.session.scalar(select(User).where(User.email == "sme@demo.zgsz.cn"))
+    seller = db.session.scalar(select(User).where(User.email == "provider@demo.zgsz.cn"))
+    need = db.session.scalars(select(Need).where(
+        Need.enterprise_id == sme.enterprise_id, Need.status == NeedStatus.OPEN)
+        .order_by(Need.id.desc())).first()
+    if need is not None:
+        needs.update_need(sme, need, needs.NeedData(
+            title=need.title, description=need.description + "另外希望接入两台空压机的能耗数据。",
+            category_code=need.category_code, scenario_level_code=need.scenario_level_code,
+            budget_min_fen=need.budget_min_fen,
+            budget_max_fen=(need.budget_max_fen or 5_000_000) + 2_000_000,
+            desired_start=need.desired_start, visibility=need.visibility))
+    waiting = db.session.scalar(select(DealRequest).where(
+        DealRequest.enterprise_id == sme.enterprise_id,
+        DealRequest.status == RequestStatus.QUOTED).order_by(DealRequest.id))
+    if waiting is not None:
+        quote = waiting.quote
+        deals.send_quote(seller, waiting, deals.QuoteData(
+            price_fen=quote.price_fen, scope=quote.scope + "另含两次上门培训。",
+            delivery_days=quote.delivery_days + 5, valid_until=quote.valid_until))
+    package = db.session.scalars(select(Package).where(
+        Package.provider_id == seller.provider_id, Package.status == "published")
+        .order_by(Package.id)).first()
+    packages.update_package(seller, package, _package_data(
+        package, description=package.description + "2026 年新增：手机端可查看停机原因。"))
+    enterprise = sme.enterprise
+    revenue = enterprise.revenue_wan + 120
+    if profiles.classify_size(enterprise.employees, revenue) is enterprise.size_class:
+        profiles.save_enterprise(sme, profiles.EnterpriseData(
+            name=enterprise.name, credit_code=enterprise.credit_code,
+            employees=enterprise.employees, revenue_wan=revenue,
+            county_code=enterprise.county.code, industry_code=enterprise.industry_code,
+            cluster_code=enterprise.cluster_code, chain_leader_id=enterprise.chain_leader_id))
+    db.session.flush()
+
+
+def _package_data(package: Package, **changes):
+    from .packages import CaseData, PackageData
+
+    values = dict(
+        title=package.title, summary=package.summary, description=package.description,
+        category_code=package.category_code,
+        scenario_level_codes=tuple(level.code for level in package.scenario_levels),
+        industry_codes=tuple(industry.code for industry in package.industries),
+        deployment=package.deployment, price_fen=package.price_fen,
+        price_unit=package.price_unit, delivery_days=package.delivery_days,
+        free_trial=package.free_trial,
+        cases=tuple(CaseData(c.title, c.customer, c.content) for c in package.cases))
+    values.update(changes)
+    return PackageData(**values)
 
 
 def _demo_subsidies() -> None:
@@ -341,12 +400,14 @@ HISTORY_REVIEWS = (
 def _history_claim(rng: random.Random, program: SubsidyProgram, order: Order) -> None:
     """A province claim for an accepted order: reserved when it was placed, most of them
     approved and paid some days after the acceptance."""
-    from .subsidies import subsidy_amount
+    from .subsidies import Eligibility, subsidy_amount
 
     amount = subsidy_amount(program, order.amount_fen, 10**15, program.per_enterprise_cap_fen)
     claim = SubsidyClaim(program=program, order=order, enterprise_id=order.enterprise_id,
                          year=order.created_at.year, order_amount_fen=order.amount_fen,
-                         amount_fen=amount, created_at=order.created_at)
+                         amount_fen=amount, created_at=order.created_at,
+                         eligibility=Eligibility.of(order.need.enterprise,
+                                                    order.request.package).to_json())
     db.session.add(claim)
     db.session.flush()
     db.session.add(LedgerEntry(program_id=program.id, claim_id=claim.id, kind=EntryKind.RESERVE,

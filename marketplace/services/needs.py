@@ -27,6 +27,8 @@ from .states import apply_step
 from .textmatch import contains_text
 
 TITLE_MAX = 120
+AUDITED_FIELDS = ("title", "description", "category_code", "scenario_level_code",
+                  "budget_min_fen", "budget_max_fen", "desired_start", "visibility")
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 5000
 
 # The allowed steps of a need, in one place: action -> (from states, to state).
@@ -104,8 +106,10 @@ def update_need(actor: User, need: Need, data: NeedData) -> Need:
     if need.status == NeedStatus.CLOSED:
         raise IllegalTransition(_l("需求已关闭，请先重新打开再修改。"))
     check_need(data)
+    before = audit.values_of(need, AUDITED_FIELDS)
     fill_need(need, data)
-    audit.record(actor, "update_need", need, region_id=need.enterprise.county_id)
+    audit.record_edit(actor, "update_need", need, before, audit.values_of(need, AUDITED_FIELDS),
+                      region_id=need.enterprise.county_id)
     return need
 
 

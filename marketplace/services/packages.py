@@ -32,6 +32,8 @@ TITLE_MAX, SUMMARY_MAX = 120, 200
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 10000
 MAX_PRICE_FEN = 100_000_000_00  # ¥100 million: far above any 小快轻准 package
 MAX_DELIVERY_DAYS = 730
+AUDITED_COLUMNS = ("title", "summary", "description", "category_code", "deployment",
+                   "price_fen", "price_unit", "delivery_days", "free_trial")
 
 # The allowed steps of a package, in one place: action -> (from states, to state).
 TRANSITIONS = {
@@ -142,9 +144,20 @@ def update_package(actor: User, package: Package, data: PackageData) -> Package:
     if package.status == PackageStatus.ARCHIVED:
         raise IllegalTransition(_l("已归档的方案包不能修改，请先重新发布。"))
     _check(data)
+    before = _audited_values(package)
     _apply(package, data)
-    audit.record(actor, "update_package", package)
+    audit.record_edit(actor, "update_package", package, before, _audited_values(package))
     return package
+
+
+def _audited_values(package: Package) -> dict:
+    """What an edit may change, as the audit log keeps it (codes; cases as text)."""
+    values = audit.values_of(package, AUDITED_COLUMNS)
+    values["scenario_level_codes"] = sorted(level.code for level in package.scenario_levels)
+    values["industry_codes"] = sorted(industry.code for industry in package.industries)
+    values["cases"] = [f"{c.title}（{c.customer}）：{c.content}" if c.customer
+                       else f"{c.title}：{c.content}" for c in package.cases]
+    return values
 
 
 def change_package_status(actor: User, package: Package, action: str) -> Package:

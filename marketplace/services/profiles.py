@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import creditcode
 from ..extensions import db
 from ..models import (
+    ClaimStatus,
     Cluster,
     Enterprise,
     Industry,
@@ -20,6 +21,7 @@ from ..models import (
     Role,
     SizeClass,
     Standing,
+    SubsidyClaim,
     Tier,
     User,
 )
@@ -27,7 +29,17 @@ from ..models._base import utcnow
 from . import audit, ownership
 from .errors import NotAllowed, NotFound, ValidationFailed
 from .regions import region_by_code
+from .txn import begin_write
 
+PROVINCE_PREFIX = "32"  # GB/T 2260: the codes of Jiangsu's regions start with 32
+# What a subsidy program's rules read about an enterprise (services.subsidies.Eligibility):
+# fixed while a claim is open, so that no claim can be made in one region and approved in
+# another (the form field each is refused beside).
+ELIGIBILITY_FIELDS = {"county_code": "county_code", "size_class_code": "employees",
+                      "industry_code": "industry_code", "cluster_code": "cluster_code"}
+# Audited as they are; county and size class are audited too, by code.
+AUDITED_COLUMNS = ("name", "credit_code", "employees", "revenue_wan", "industry_code",
+                   "cluster_code", "chain_leader_id")
 CREDIT_CODE_MESSAGES = {
     "length": _l("统一社会信用代码应为 18 位。"),
     "charset": _l("统一社会信用代码含有不允许的字符（不使用 I、O、Z、S、V）。"),
@@ -61,6 +73,30 @@ def credit_code_problem(model, code: str, current) -> str | None:
 
 
 @dataclass(frozen=True)
+class RegionMismatch:
+    """The credit code's region digits (positions 3–8) name a region that does not contain
+    the enterprise's chosen county. Allowed — a company may have moved, or registered with
+    the city — but shown to officials."""
+
+    digits: str
+    registered: Region | None  # the county or city those digits name (None: none we know)
+
+
+def registered_region(credit_code: str) -> Region | None:
+    """The region whose authority registered the code: its county if we know the digits,
+    else their city (a former county's code still names its city), else None."""
+    digits = creditcode.region_digits(credit_code)
+    return region_by_code(digits) or region_by_code(digits[:4] + "00")
+
+
+def region_mismatch(enterprise: Enterprise) -> RegionMismatch | None:
+    registered = registered_region(enterprise.credit_code)
+    if registered is not None and registered.contains(enterprise.county):
+        return None
+    return RegionMismatch(creditcode.region_digits(enterprise.credit_code), registered)
+
+
+@dataclass(frozen=True)
 class EnterpriseData:
     name: str
     credit_code: str
@@ -83,12 +119,17 @@ def _county(code: str) -> Region | None:
 
 def enterprise_problems(data: EnterpriseData, current: Enterprise | None) -> dict:
     errors = {}
-    problem = credit_code_problem(Enterprise, creditcode.normalize(data.credit_code), current)
+    code = creditcode.normalize(data.credit_code)
+    problem = credit_code_problem(Enterprise, code, current)
     if problem:
         errors["credit_code"] = problem
         if current is None and ownership.claimable(data.credit_code) is not None:
             errors["credit_code"] = _l("这家企业已由主管部门通过需求清单录入，"
                                        "请在下方申请认领。")
+    elif not creditcode.region_digits(code).startswith(PROVINCE_PREFIX):
+        errors["credit_code"] = _l(
+            "统一社会信用代码第 3–8 位是登记机关所在地的行政区划代码，%(digits)s 不在江苏省："
+            "平台只受理在江苏登记的企业，请核对。", digits=creditcode.region_digits(code))
     if _county(data.county_code) is None:
         errors["county_code"] = _l("请选择企业所在的县（市、区）。")
     if _by_code(Industry, data.industry_code) is None:
@@ -102,15 +143,83 @@ def enterprise_problems(data: EnterpriseData, current: Enterprise | None) -> dic
     return errors
 
 
+def lock_enterprise(enterprise: Enterprise) -> Enterprise:
+    """The enterprise row locked until the transaction ends, as it is now (PostgreSQL; on
+    SQLite the caller holds the write lock, :func:`txn.begin_write`)."""
+    return db.session.scalar(select(Enterprise).where(Enterprise.id == enterprise.id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def open_claims(enterprise: Enterprise) -> int:
+    """How many of the enterprise's subsidy claims are not settled yet (reserved, or approved
+    and not paid): their eligibility rests on the profile as it was when they were made."""
+    return db.session.scalar(select(func.count()).select_from(SubsidyClaim).where(
+        SubsidyClaim.enterprise_id == enterprise.id,
+        SubsidyClaim.status.in_((ClaimStatus.RESERVED, ClaimStatus.APPROVED)))) or 0
+
+
+def _eligibility_refusals(count: int, before: dict, after: dict) -> dict:
+    """Messages beside the fields that would change a fact a program's rules read, while
+    ``count`` claims of the enterprise are open."""
+    changed = [name for name in ELIGIBILITY_FIELDS if count and before[name] != after[name]]
+    if not changed:
+        return {}
+    message = _l("本企业有 %(n)d 笔补贴尚未办结（已预留或已批准、未拨付），补贴按申请时的所在地区、"
+                 "规模类型、行业和产业集群审批，办结前不能修改这一项。", n=count)
+    errors = {ELIGIBILITY_FIELDS[name]: message for name in changed}
+    if "employees" in errors:
+        errors["employees"] = _l(
+            "按这组从业人员和营业收入，规模类型会从“%(old)s”变为“%(new)s”；本企业有 %(n)d 笔补贴"
+            "尚未办结，办结前不能改变规模类型。",
+            old=db.session.get(SizeClass, before["size_class_code"]).label,
+            new=db.session.get(SizeClass, after["size_class_code"]).label, n=count)
+    return errors
+
+
+def _audited_values(enterprise: Enterprise) -> dict:
+    """The audited fields; county and size class read through their relationships, which
+    are set before the foreign keys follow (at the flush)."""
+    values = audit.values_of(enterprise, AUDITED_COLUMNS)
+    values["size_class_code"] = enterprise.size_class.code if enterprise.size_class else None
+    values["county_code"] = enterprise.county.code if enterprise.county else None
+    return values
+
+
 def save_enterprise(actor: User, data: EnterpriseData) -> Enterprise:
-    """Create the actor's enterprise, or update it."""
+    """Create the actor's enterprise, or update it. An update keeps its old and new values in
+    the audit log; while a subsidy claim of the enterprise is open, its county, size class,
+    industry and cluster cannot change (the whole save is refused, beside those fields)."""
     if not actor.is_sme:
         raise NotAllowed(_l("只有企业用户可以维护企业信息。"))
     current = actor.enterprise
+    if current is not None:
+        begin_write()
+        current = lock_enterprise(current)  # an order placed meanwhile sees the old or new
     errors = enterprise_problems(data, current)
     if errors:
         raise ValidationFailed(errors)
     enterprise = current or Enterprise()
+    before = _audited_values(enterprise) if current is not None else {}
+    unsettled = open_claims(current) if current is not None else 0
+    with db.session.no_autoflush:
+        _fill_enterprise(enterprise, data)
+        after = _audited_values(enterprise)
+        refusals = _eligibility_refusals(unsettled, before, after)
+    if refusals:
+        raise ValidationFailed(refusals)  # nothing flushed; the view rolls the changes back
+    if current is None:
+        db.session.add(enterprise)
+        actor.enterprise = enterprise
+    _flush_unique_credit_code()
+    if current is None:
+        audit.record(actor, "create_enterprise", enterprise, region_id=enterprise.county_id)
+    else:
+        audit.record_edit(actor, "update_enterprise", enterprise, before, after,
+                          region_id=enterprise.county_id)
+    return enterprise
+
+
+def _fill_enterprise(enterprise: Enterprise, data: EnterpriseData) -> None:
     enterprise.name = data.name.strip()
     enterprise.credit_code = creditcode.normalize(data.credit_code)
     enterprise.employees = data.employees
@@ -120,12 +229,14 @@ def save_enterprise(actor: User, data: EnterpriseData) -> Enterprise:
     enterprise.industry_code = data.industry_code
     enterprise.cluster_code = data.cluster_code or None
     enterprise.chain_leader_id = data.chain_leader_id
-    if current is None:
-        db.session.add(enterprise)
-        actor.enterprise = enterprise
-    _flush_unique_credit_code()
-    audit.record(actor, "save_enterprise", enterprise, region_id=enterprise.county_id)
-    return enterprise
+
+
+def eligibility_changes(enterprise: Enterprise, limit: int = 10) -> list:
+    """The latest audited changes of the enterprise's county, size class, industry or
+    cluster (what officials weigh when approving its subsidies)."""
+    entries = audit.history_of(enterprise, ("update_enterprise",))
+    return [e for e in entries
+            if set(e.details.get("changes", {})) & set(ELIGIBILITY_FIELDS)][:limit]
 
 
 def _flush_unique_credit_code() -> None:

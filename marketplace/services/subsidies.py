@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -33,7 +33,6 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import (
-    AuditEntry,
     Category,
     ClaimStatus,
     Cluster,
@@ -59,7 +58,8 @@ from ..models._base import utcnow
 from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .notify import notify
-from .regions import region_ids_governed
+from .profiles import lock_enterprise
+from .regions import region_by_code, region_ids_governed
 from .states import apply_step
 from .txn import begin_write
 
@@ -165,38 +165,114 @@ def received_this_year(enterprise_id: int, program_ids, year: int) -> dict[int, 
     return defaultdict(int, {pid: int(total or 0) for pid, total in rows})
 
 
+@dataclass(frozen=True)
+class Eligibility:
+    """The facts a program's rules read about one order: the enterprise's county, size class,
+    industry and cluster, the package's category and scenario levels, its provider's tier,
+    verification and standing. Kept on the claim when the order is placed (the snapshot), so
+    that approval judges what made it eligible and officials see it."""
+
+    county_code: str
+    size_class_code: str
+    employees: int
+    revenue_wan: int
+    industry_code: str
+    cluster_code: str  # "" when none
+    category_code: str
+    scenario_level_codes: tuple[str, ...]
+    provider_tier: str
+    provider_verified: bool
+    provider_standing: str
+
+    ENTERPRISE_FIELDS = ("county_code", "size_class_code", "industry_code", "cluster_code")
+
+    @classmethod
+    def of(cls, enterprise: Enterprise, package: Package) -> Eligibility:
+        provider = package.provider
+        return cls(
+            county_code=enterprise.county.code, size_class_code=enterprise.size_class_code,
+            employees=enterprise.employees, revenue_wan=enterprise.revenue_wan,
+            industry_code=enterprise.industry_code, cluster_code=enterprise.cluster_code or "",
+            category_code=package.category_code,
+            scenario_level_codes=tuple(sorted(level.code for level in package.scenario_levels)),
+            provider_tier=provider.tier, provider_verified=provider.verified,
+            provider_standing=provider.standing)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Eligibility | None:
+        """The snapshot stored on a claim (None if it has none)."""
+        if not data:
+            return None
+        return cls(**{**data, "scenario_level_codes": tuple(data["scenario_level_codes"])})
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["scenario_level_codes"] = list(self.scenario_level_codes)
+        return data
+
+    def changed_enterprise_fields(self, now: Eligibility) -> list[str]:
+        """The enterprise facts (county, size, industry, cluster) that differ in ``now``."""
+        return [name for name in self.ENTERPRISE_FIELDS
+                if getattr(self, name) != getattr(now, name)]
+
+
+def _enterprise_rules(program: SubsidyProgram, county: Region | None, size_class_code: str,
+                      industry_code: str, cluster_code: str | None):
+    """Why an enterprise with these facts is outside ``program`` (None if it is not)."""
+    if not program.region.contains(county):
+        return _l("企业不在政策地区内")
+    if program.size_classes and size_class_code not in program.size_classes:
+        return _l("企业规模不符合")
+    wants_sector = program.industries or program.clusters
+    if wants_sector and not (industry_code in program.industries
+                             or (cluster_code or "") in program.clusters):
+        return _l("行业或产业集群不符合")
+    return None
+
+
+def _package_rules(program: SubsidyProgram, category_code: str, level_codes, verified: bool,
+                   standing: str, tier: str):
+    """Why a package with these facts (and its provider's) is outside ``program``."""
+    if program.categories and category_code not in program.categories:
+        return _l("方案类别不在支持范围")
+    if program.scenario_levels and not set(level_codes) & set(program.scenario_levels):
+        return _l("场景层级不在支持范围")
+    if program.verified_only and not verified:
+        return _l("服务商未通过认证")
+    if standing == Standing.ELIMINATED:
+        return _l("服务商已被淘汰")
+    if program.min_tier and Tier.RANK.get(tier, 0) < Tier.RANK[program.min_tier]:
+        return _l("服务商等级不够")
+    return None
+
+
 def enterprise_problem(program: SubsidyProgram, enterprise: Enterprise, on: date):
     """Why ``enterprise`` cannot use ``program`` on day ``on`` (None if it can)."""
     if program.status != ProgramStatus.ACTIVE:
         return _l("政策未在实施中")
     if not program.starts_on <= on <= program.ends_on:
         return _l("不在政策有效期内")
-    if not program.region.contains(enterprise.county):
-        return _l("企业不在政策地区内")
-    if program.size_classes and enterprise.size_class_code not in program.size_classes:
-        return _l("企业规模不符合")
-    wants_sector = program.industries or program.clusters
-    if wants_sector and not (enterprise.industry_code in program.industries
-                             or (enterprise.cluster_code or "") in program.clusters):
-        return _l("行业或产业集群不符合")
-    return None
+    return _enterprise_rules(program, enterprise.county, enterprise.size_class_code,
+                             enterprise.industry_code, enterprise.cluster_code)
 
 
 def package_problem(program: SubsidyProgram, package: Package):
     """Why orders of ``package`` cannot be subsidised by ``program`` (None if they can)."""
     provider = package.provider
-    if program.categories and package.category_code not in program.categories:
-        return _l("方案类别不在支持范围")
-    levels = {level.code for level in package.scenario_levels}
-    if program.scenario_levels and not levels & set(program.scenario_levels):
-        return _l("场景层级不在支持范围")
-    if program.verified_only and not provider.verified:
-        return _l("服务商未通过认证")
-    if provider.standing == Standing.ELIMINATED:
-        return _l("服务商已被淘汰")
-    if program.min_tier and Tier.RANK.get(provider.tier, 0) < Tier.RANK[program.min_tier]:
-        return _l("服务商等级不够")
-    return None
+    return _package_rules(program, package.category_code,
+                          [level.code for level in package.scenario_levels], provider.verified,
+                          provider.standing, provider.tier)
+
+
+def eligibility_problem(program: SubsidyProgram, facts: Eligibility):
+    """Why an order with these facts is outside ``program``'s rules (None if it is inside);
+    the status and validity dates are not rules of eligibility and are not checked here."""
+    county = region_by_code(facts.county_code)
+    return (_enterprise_rules(program, county, facts.size_class_code, facts.industry_code,
+                              facts.cluster_code)
+            or _package_rules(program, facts.category_code, facts.scenario_level_codes,
+                              facts.provider_verified, facts.provider_standing,
+                              facts.provider_tier))
 
 
 def candidate_programs(enterprise: Enterprise, lock: bool = False) -> list[SubsidyProgram]:
@@ -418,7 +494,11 @@ def adjust_budget(actor: User, program: SubsidyProgram, delta_fen: int, note: st
 def secure_offer(enterprise: Enterprise, package: Package, order_fen: int, on: date,
                  expected_fen: int | None) -> Offer | None:
     """The best offer, locked until the order commits. ``expected_fen`` is the subsidy the SME
-    saw when it clicked; if the budget moved since, refuse rather than surprise it."""
+    saw when it clicked; if the budget moved since, refuse rather than surprise it. The
+    enterprise row is locked first, so its county and size cannot change (``/profile/edit``)
+    between this choice and the commit of the claim's snapshot."""
+    begin_write()
+    enterprise = lock_enterprise(enterprise)
     offer = best_offer(enterprise, package, order_fen, on, lock=True)
     if expected_fen is not None and (offer.amount_fen if offer else 0) != expected_fen:
         raise IllegalTransition(_l("可用补贴刚刚发生了变化，请查看新的补贴金额后再确认下单。"))
@@ -430,14 +510,16 @@ def reserve(actor: User, order: Order, offer: Offer | None, on: date) -> Subsidy
     if offer is None:
         return None
     program = offer.program
+    facts = Eligibility.of(order.enterprise, order.package)
     claim = SubsidyClaim(program_id=program.id, order_id=order.id,
                          enterprise_id=order.enterprise_id, year=on.year,
-                         order_amount_fen=order.amount_fen, amount_fen=offer.amount_fen)
+                         order_amount_fen=order.amount_fen, amount_fen=offer.amount_fen,
+                         eligibility=facts.to_json())
     db.session.add(claim)
     db.session.flush()
     _entry(actor, program, EntryKind.RESERVE, offer.amount_fen, claim)
     audit.record(actor, "reserve_claim", claim, region_id=program.region_id,
-                 order_id=order.id, amount_fen=offer.amount_fen)
+                 order_id=order.id, amount_fen=offer.amount_fen, eligibility=facts.to_json())
     return claim
 
 
@@ -452,11 +534,75 @@ def _require_official(actor: User, claim: SubsidyClaim) -> None:
         raise NotAllowed(_l("只有政策所在地区（或上级）的政府账号可以审批。"))
 
 
+ENTERPRISE_FACT_LABELS = {"county_code": _l("所在地区"), "size_class_code": _l("规模类型"),
+                          "industry_code": _l("行业"), "cluster_code": _l("产业集群")}
+
+
+@dataclass(frozen=True)
+class EligibilityReview:
+    """A claim's snapshot judged again: against its program's rules, and the enterprise's
+    facts as they are now against the snapshot's."""
+
+    snapshot: Eligibility
+    current: Eligibility
+    snapshot_problem: str | None  # the program's rules no longer admit the snapshot
+    current_problem: str | None  # the enterprise as it is now is outside the rules
+    changed: tuple[str, ...]  # enterprise facts that differ from the snapshot
+
+    @property
+    def refusal(self):
+        """Why the claim cannot be approved (None if it can)."""
+        if self.snapshot_problem:
+            return _l("申请时的条件已不符合这项政策的规则（%(why)s），不能批准。",
+                      why=self.snapshot_problem)
+        if self.current_problem:
+            fields = "、".join(str(ENTERPRISE_FACT_LABELS[name]) for name in self.changed)
+            return _l("企业在申请后修改了%(fields)s，按现在的信息已不符合政策条件（%(why)s），"
+                      "不能批准；请核实后驳回。", fields=fields, why=self.current_problem)
+        return None
+
+
+def review_eligibility(claim: SubsidyClaim) -> EligibilityReview:
+    """Judge the claim's snapshot (a claim without one, made before snapshots were kept, is
+    judged on the facts as they are now). A change of the enterprise's county, size class,
+    industry or cluster since the claim blocks approval only when it takes the enterprise out
+    of the program's rules; officials see every change either way."""
+    current = Eligibility.of(claim.enterprise, claim.order.package)
+    snapshot = Eligibility.from_json(claim.eligibility) or current
+    changed = tuple(snapshot.changed_enterprise_fields(current))
+    current_problem = None
+    if changed:
+        current_problem = _enterprise_rules(claim.program, claim.enterprise.county,
+                                            current.size_class_code, current.industry_code,
+                                            current.cluster_code)
+    return EligibilityReview(snapshot, current, eligibility_problem(claim.program, snapshot),
+                             current_problem, changed)
+
+
+def eligibility_names(facts: Eligibility) -> dict:
+    """The reference rows a snapshot's codes name, for showing it with names."""
+    levels = db.session.scalars(select(ScenarioLevel).where(
+        ScenarioLevel.code.in_(facts.scenario_level_codes)).order_by(ScenarioLevel.rank))
+    return {"county": region_by_code(facts.county_code),
+            "size_class": db.session.get(SizeClass, facts.size_class_code),
+            "industry": db.session.get(Industry, facts.industry_code),
+            "cluster": db.session.get(Cluster, facts.cluster_code) if facts.cluster_code
+            else None,
+            "category": db.session.get(Category, facts.category_code),
+            "levels": list(levels)}
+
+
 def approve_claim(actor: User, claim: SubsidyClaim, note: str = "") -> None:
+    """Approve a claim whose delivery was accepted and whose snapshot still passes its
+    program's rules (:func:`review_eligibility`)."""
     _require_official(actor, claim)
     claim = _locked_claim(claim)
     if claim.status == ClaimStatus.RESERVED and claim.order.status != OrderStatus.ACCEPTED:
         raise IllegalTransition(_l("企业验收交付后才能审批补贴。"))
+    if claim.status == ClaimStatus.RESERVED:
+        refusal = review_eligibility(claim).refusal
+        if refusal:
+            raise IllegalTransition(refusal)
     apply_step(CLAIM_TRANSITIONS, claim, "approve", _l("这笔补贴已经审批过。"))
     claim.decided_by_id, claim.decided_at = actor.id, utcnow()
     claim.decision_reason = note.strip()[:REASON_MAX]
@@ -649,17 +795,3 @@ def burn_down(program: SubsidyProgram) -> list[dict]:
         else:
             days.append(row)
     return days
-
-
-SUBSIDY_OBJECTS = ("subsidyprogram", "subsidyclaim", "ledgerentry")
-
-
-def audit_entries(actor: User, limit: int = 500) -> list[AuditEntry]:
-    """The subsidy actions of an official's region and below (admins: all)."""
-    query = (select(AuditEntry).where(AuditEntry.object_type.in_(SUBSIDY_OBJECTS))
-             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
-    if actor.is_gov:
-        query = query.where(AuditEntry.region_id.in_(region_ids_governed(actor)))
-    elif not actor.is_admin:
-        return []
-    return list(db.session.scalars(query))

@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import refchoices
+from .. import refchoices, trail
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import ProgramStatus, Role
-from ..services import subsidies
+from ..services import profiles, subsidies
 from ..services.deals import today
 from ..services.errors import ValidationFailed
 from ..services.txn import run_once
@@ -213,9 +213,15 @@ def _claim_page(claim, status: int = 200, **forms):
     forms = {"approve_form": DecisionForm(prefix="approve"),
              "reject_form": DecisionForm(prefix="reject"), "pay_form": PayForm(), **forms}
     entries = [e for e in subsidies.ledger_of(claim.program) if e.claim_id == claim.id]
-    return render_template("subsidies/claim.html", claim=claim, entries=entries,
-                           can_decide=current_user.governs(claim.program.region),
-                           **forms), status
+    review = subsidies.review_eligibility(claim)
+    overseer = current_user.is_gov or current_user.is_admin  # sees what to weigh, too
+    return render_template(
+        "subsidies/claim.html", claim=claim, entries=entries, review=review,
+        then=subsidies.eligibility_names(review.snapshot),
+        now=subsidies.eligibility_names(review.current),
+        mismatch=profiles.region_mismatch(claim.enterprise) if overseer else None,
+        profile_changes=profiles.eligibility_changes(claim.enterprise) if overseer else [],
+        trail=trail, can_decide=current_user.governs(claim.program.region), **forms), status
 
 
 @bp.route("/claims/<int:claim_id>/<any(approve, reject, pay):action>", methods=["POST"])
@@ -251,5 +257,5 @@ def decide(claim_id: int, action: str):
 @bp.route("/audit")
 @role_required(Role.GOV, Role.ADMIN)
 def audit_log():
-    """The subsidy actions of the official's region and below (admins: all)."""
-    return render_template("subsidies/audit.html", entries=subsidies.audit_entries(current_user))
+    """The subsidy actions now live on the audit trail, filtered to subsidies."""
+    return redirect(url_for("admin.audit_log", object_group="subsidy"))
