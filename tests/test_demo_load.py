@@ -28,10 +28,11 @@ def test_demo_loads_and_every_login_reaches_its_dashboard(app, client):
         # one deal waiting on each side: a request to quote, a quote, a delivery to accept
         states = sorted(r.status for r in db.session.scalars(db.select(DealRequest)))
         assert {"ordered", "pending", "quoted"} <= set(states)
-        # the quote waiting for the SME is a free trial (a quote of 0 yuan)
+        # two quotes wait for the SME, for one need: a paid one and a free trial (0 yuan)
         waiting = db.session.scalars(db.select(DealRequest).where(
-            DealRequest.enterprise_id == sme.enterprise_id, DealRequest.status == "quoted"))
-        assert [r.quote.is_free_trial for r in waiting] == [True]
+            DealRequest.enterprise_id == sme.enterprise_id, DealRequest.status == "quoted")).all()
+        assert sorted(r.quote.is_free_trial for r in waiting) == [False, True]
+        assert len({r.need_id for r in waiting}) == 1
         orders = db.session.scalars(db.select(Order).where(
             Order.enterprise_id == sme.enterprise_id)).all()
         assert {"delivered", "accepted"} <= {o.status for o in orders}

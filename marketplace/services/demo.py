@@ -156,8 +156,8 @@ def _demo_users(smes, providers, content) -> dict[str, str]:
 
 def _demo_deals() -> None:
     """Deals in every state the demo logins should act on: a request to quote, a quote to
-    accept (a free trial, if the provider has a package that offers one), a delivery to
-    accept."""
+    accept (and beside it, for the same need, a free trial if the provider has a package that
+    offers one), a delivery to accept."""
     from . import deals
 
     sme = db.session.scalar(select(User).where(User.email == "sme@demo.zgsz.cn"))
@@ -167,9 +167,6 @@ def _demo_deals() -> None:
     offers = db.session.scalars(select(Package).where(
         Package.provider_id == seller.provider_id, Package.status == "published")
         .order_by(Package.id)).all()
-    trial = next((p for p in offers[1:] if p.free_trial), None)
-    if trial is not None:  # second: the quote waiting for the SME
-        offers = [offers[0], trial, *(p for p in offers[1:] if p is not trial)]
     valid_until = deals.today() + timedelta(days=30)
     quote = deals.QuoteData(price_fen=3_600_000, scope="现场调研、系统部署、三个月驻场培训与运维。",
                             delivery_days=45, valid_until=valid_until)
@@ -179,7 +176,12 @@ def _demo_deals() -> None:
         request = deals.request_package(sme, need, package, "希望先来厂里看看现场。")
         if step == 0:
             continue  # waits for the provider's quote
-        deals.send_quote(seller, request, free_trial if package is trial else quote)
+        deals.send_quote(seller, request, quote)
+        if step == 1:  # beside the quote, a free trial for the same need, if one is offered
+            trial = next((p for p in offers if p.free_trial and p is not package), None)
+            if trial is not None:
+                deals.send_quote(seller, deals.request_package(sme, need, trial, "想先试用。"),
+                                 free_trial)
         if step >= 2:  # ordered with the best subsidy reserved
             order = deals.accept_quote(sme, request, revision=1)
             deals.mark_delivered(seller, order)  # step 2 waits for the SME's acceptance
