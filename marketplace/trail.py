@@ -186,6 +186,8 @@ def value_text(name: str, value) -> str:
     if name == "chain_leader_id":
         leader = db.session.get(Enterprise, value)
         return leader.name if leader else f"#{value}"
+    if name.endswith("_id") and isinstance(value, int):
+        return f"#{value}"
     if name == "industry_code":
         industry = db.session.get(Industry, value)
         return f"{value} {industry.label}" if industry else value

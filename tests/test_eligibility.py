@@ -219,9 +219,11 @@ def test_approval_refuses_when_the_current_county_is_outside_the_program(app, na
     assert "不能批准" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(SubsidyClaim, claim.id).status == ClaimStatus.RESERVED
+        official_user = db.session.get(User, nanjing["qinhuai"].id)
         with pytest.raises(IllegalTransition):
-            subsidies.approve_claim(db.session.get(User, nanjing["qinhuai"].id),
-                                    db.session.get(SubsidyClaim, claim.id))
+            subsidies.approve_claim(official_user, db.session.get(SubsidyClaim, claim.id))
+        [bulk] = subsidies.approve_claims(official_user, [claim.id])  # the queue's button
+        assert not bulk.ok and "企业在申请后修改了所在地区" in bulk.message
 
 
 def test_a_change_that_keeps_it_eligible_does_not_block(app, nanjing):

@@ -145,9 +145,11 @@ def enterprise_problems(data: EnterpriseData, current: Enterprise | None) -> dic
 
 def lock_enterprise(enterprise: Enterprise) -> Enterprise:
     """The enterprise row locked until the transaction ends, as it is now (PostgreSQL; on
-    SQLite the caller holds the write lock, :func:`txn.begin_write`)."""
+    SQLite the caller holds the write lock, :func:`txn.begin_write`). ``FOR NO KEY UPDATE``:
+    rows that merely refer to the enterprise (a need posted meanwhile) do not wait for it."""
     return db.session.scalar(select(Enterprise).where(Enterprise.id == enterprise.id)
-                             .with_for_update().execution_options(populate_existing=True))
+                             .with_for_update(key_share=True)
+                             .execution_options(populate_existing=True))
 
 
 def open_claims(enterprise: Enterprise) -> int:

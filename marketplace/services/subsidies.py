@@ -556,7 +556,8 @@ class EligibilityReview:
             return _l("申请时的条件已不符合这项政策的规则（%(why)s），不能批准。",
                       why=self.snapshot_problem)
         if self.current_problem:
-            fields = "、".join(str(ENTERPRISE_FACT_LABELS[name]) for name in self.changed)
+            fields = str(_l("、")).join(str(ENTERPRISE_FACT_LABELS[name])
+                                        for name in self.changed)
             return _l("企业在申请后修改了%(fields)s，按现在的信息已不符合政策条件（%(why)s），"
                       "不能批准；请核实后驳回。", fields=fields, why=self.current_problem)
         return None
