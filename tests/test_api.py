@@ -975,3 +975,22 @@ def test_deeply_nested_json_is_answered_as_broken_json(app, fuzz_world, role, pa
     for depth in (5_000, 100_000):
         assert answer(_nested(depth)) == broken, depth
     assert snapshot(app, frozenset({"api_tokens"})) == before
+
+
+def test_a_key_used_to_accept_one_request_is_refused_for_another(app, world):
+    _users, ids, apis = world
+    first = _request_and_quote(world)
+    other_need = apis["sme"].post("/needs", NEED).json["id"]
+    second = apis["sme"].post("/deals/requests", {"need_id": other_need,
+                                                  "package_id": ids["published"]}).json["id"]
+    apis["provider"].post(f"/deals/requests/{second}/quote", QUOTE)
+    headers = {"Idempotency-Key": "same-key-0002"}
+    order = apis["sme"].post(f"/deals/requests/{first}/accept", {"revision": 1},
+                             headers=headers).json["id"]
+    refused = apis["sme"].post(f"/deals/requests/{second}/accept", {"revision": 1},
+                               headers=headers)
+    assert refused.status_code == 422
+    assert "已用于另一个对象" in refused.json["error"]["fields"]["Idempotency-Key"]
+    assert apis["sme"].get(f"/deals/requests/{second}").json["status"] == "quoted"
+    assert apis["sme"].post(f"/deals/requests/{first}/accept", {"revision": 1},
+                            headers=headers).json["id"] == order

@@ -12,6 +12,7 @@ from marketplace.models import (
     ClaimStatus,
     DealRequest,
     Enterprise,
+    IdempotencyKey,
     LedgerEntry,
     Notification,
     Order,
@@ -25,8 +26,13 @@ from marketplace.models import (
 )
 from marketplace.models.subsidies import AppendOnlyError
 from marketplace.services import deals, subsidies
-from marketplace.services.errors import IllegalTransition, NotAllowed, ValidationFailed
-from marketplace.services.txn import run_once
+from marketplace.services.errors import (
+    IllegalTransition,
+    KeyReused,
+    NotAllowed,
+    ValidationFailed,
+)
+from marketplace.services.txn import run_once, target_of
 
 TODAY = deals.today()
 YUAN = 100
@@ -460,6 +466,91 @@ def test_a_key_used_for_one_action_is_refused_for_another(app, make_program, off
         with pytest.raises(ValidationFailed) as refused:
             run_once(actor, "key-0123456789", "approve_claims", lambda: {"results": []})
         assert "提交编号无效" in str(refused.value.errors["form"])
+
+
+def test_a_key_is_a_repeat_only_on_the_same_target(app, make_program, officials):
+    """Sent again for another object, a key used to be answered with the first object's
+    result (a success message, and nothing done): it is refused and changes nothing."""
+    first, second = make_program(), make_program()
+    with app.app_context():
+        actor = db.session.get(User, officials["county"].id)
+
+        def adjust(program_id: int, key: str = "key-0123456789") -> dict:
+            program = db.session.get(SubsidyProgram, program_id)
+            return run_once(actor, key, "adjust_budget", lambda: {
+                "entry_id": subsidies.adjust_budget(actor, program, 1_000 * YUAN, "追加").id},
+                target=target_of("program", program_id))
+
+        done = adjust(first)
+        db.session.commit()
+        with pytest.raises(KeyReused) as refused:
+            adjust(second)
+        db.session.rollback()
+        assert "已用于另一个对象" in str(refused.value.errors["form"])
+        assert adjust(first) == done  # the same target: a repeat
+        assert balance(first).budget_fen == balance(second).budget_fen + 1_000 * YUAN
+        # a key stored before targets were (empty) is no repeat of an action on an object
+        db.session.add(IdempotencyKey(user_id=actor.id, key="old-key-0001",
+                                      action="adjust_budget", result=done))
+        db.session.commit()
+        with pytest.raises(KeyReused):
+            adjust(first, "old-key-0001")
+        db.session.rollback()
+
+
+def test_a_long_target_is_kept_as_a_digest(app, officials):
+    assert target_of("claims", 29, 2) == target_of("claims", 2, 29) == "claims:2,29"
+    with app.app_context():
+        actor = db.session.get(User, officials["county"].id)
+        many = target_of("claims", *range(1, 1000))
+        assert run_once(actor, "key-bulk-0001", "approve_claims", lambda: {"n": 1},
+                        target=many) == {"n": 1}
+        db.session.commit()
+        assert run_once(actor, "key-bulk-0001", "approve_claims", dict, target=many) == {"n": 1}
+        with pytest.raises(KeyReused):
+            run_once(actor, "key-bulk-0001", "approve_claims", dict,
+                     target=target_of("claims", *range(1, 999)))
+
+
+def test_the_claim_pages_refuse_a_key_used_on_another_claim(app, client, auth, make_program,
+                                                             make_deal, officials):
+    """Approving claim B with the key that approved claim A flashed "已批准" and left B as it
+    was; the claim page and the bulk approval now say so and leave B for a fresh submission."""
+    make_program()
+    claims = []
+    for _ in range(2):
+        order_id = accept(app, *make_deal())
+        with app.app_context():
+            finish_delivery(order_id)
+            claims.append(claim_of(order_id).id)
+    first, second = claims
+    auth.login(officials["county"])
+
+    def approve(claim_id: int, key: str):
+        return client.post(f"/subsidies/claims/{claim_id}/approve",
+                           data={"approve-reason": "", "approve-idempotency_key": key})
+
+    def bulk(claim_ids: list[int], key: str):
+        return client.post("/subsidies/claims/approve",
+                           data={"claim_ids": claim_ids, "idempotency_key": key},
+                           follow_redirects=True)
+
+    def status(claim_id: int) -> str:
+        with app.app_context():
+            return db.session.get(SubsidyClaim, claim_id).status
+
+    assert approve(first, "approve-key-0001").status_code == 302
+    refused = approve(second, "approve-key-0001")
+    assert refused.status_code == 400
+    assert "这个提交编号已用于另一个对象" in refused.get_data(as_text=True)
+    assert status(second) == ClaimStatus.RESERVED
+    assert approve(first, "approve-key-0001").status_code == 302  # a repeat, as before
+
+    assert "已批准 0 笔" in bulk([first], "bulk-key-0001").get_data(as_text=True)
+    page = bulk([first, second], "bulk-key-0001").get_data(as_text=True)
+    assert "这个提交编号已用于另一个对象" in page and status(second) == ClaimStatus.RESERVED
+    assert "已批准 1 笔" in bulk([second, first], "bulk-key-0002").get_data(as_text=True)
+    assert status(second) == ClaimStatus.APPROVED
 
 
 # -- races --------------------------------------------------------------------------------------

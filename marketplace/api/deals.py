@@ -14,8 +14,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import DealRequest, Order, OrderStatus, RequestStatus, Role
 from ..services import deals, needs, packages, subsidies
-from ..services.errors import NotFound
-from ..services.txn import KEY_PATTERN, run_once
+from ..services.errors import KeyReused, NotFound
+from ..services.txn import KEY_PATTERN, run_once, target_of
 from . import MAX_ID, operation, route, serialize
 from .auth import require_role, require_user
 from .errors import ApiError
@@ -144,7 +144,8 @@ def withdraw(request_id: int):
            headers=(IDEMPOTENCY_HEADER,), errors=(400, 401, 403, 404, 409, 415, 422),
            description="Reserves the best subsidy. With an `Idempotency-Key` header (8–64 of "
                        "A–Z a–z 0–9 _ -) a repeat of the call places no second order and answers "
-                       "with the first one.")
+                       "with the first one; the key sent to accept another request is refused "
+                       "(422).")
 def accept(request_id: int):
     user = require_role(Role.SME)
     deal = deals.get_request(user, request_id)
@@ -152,13 +153,15 @@ def accept(request_id: int):
     key = request.headers.get(IDEMPOTENCY_HEADER) or None
     if key is not None and not KEY_PATTERN.match(key):
         raise ApiError(422, fields={IDEMPOTENCY_HEADER: _l("需要 8 到 64 个字母、数字、_ 或 -。")})
-    result = run_once(user, key, "accept_quote", lambda: {
-        "order_id": deals.accept_quote(user, deal, values["revision"],
-                                       values.get("expected_subsidy_fen")).id})
+    try:
+        result = run_once(user, key, "accept_quote", lambda: {
+            "order_id": deals.accept_quote(user, deal, values["revision"],
+                                           values.get("expected_subsidy_fen")).id},
+            target=target_of("request", deal.id))
+    except KeyReused as reused:  # sent before to accept another request
+        raise ApiError(422, fields={IDEMPOTENCY_HEADER: reused.errors["form"]}) from None
     db.session.commit()
     order = deals.get_order(user, result["order_id"])
-    if order.request_id != deal.id:
-        raise ApiError(422, fields={IDEMPOTENCY_HEADER: _l("这个编号已用于另一次下单。")})
     return created(_show_order(order), url_for(".get_order", order_id=order.id))
 
 

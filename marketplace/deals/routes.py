@@ -10,7 +10,7 @@ from ..forms import apply_errors
 from ..models import Role
 from ..services import deals, needs, notify, packages, subsidies
 from ..services.errors import NotFound, ValidationFailed
-from ..services.txn import run_once
+from ..services.txn import run_once, target_of
 from ..views import object_id, role_required, safe_next, submit
 from .forms import (
     AcceptForm,
@@ -110,9 +110,13 @@ def accept(request_id: int):
     try:
         result = run_once(current_user, form.idempotency_key.data, "accept_quote", lambda: {
             "order_id": deals.accept_quote(current_user, deal, form.revision.data,
-                                           form.subsidy_fen.data).id})
-    except ValidationFailed:
-        abort(400)
+                                           form.subsidy_fen.data).id},
+            target=target_of("request", deal.id))
+    except ValidationFailed as failure:  # a broken or reused submission key
+        db.session.rollback()
+        for message in failure.errors.values():
+            flash(str(message), "danger")
+        return _request_page(deal, 400)
     db.session.commit()
     flash(_("已下单。服务商交付后请验收。"), "success")
     return redirect(url_for(".order_detail", order_id=result["order_id"]))

@@ -157,15 +157,20 @@ class LedgerEntry(db.Model):
 
 
 class IdempotencyKey(db.Model):
-    """A form or API submission already acted on: a repeat returns what the first one did."""
+    """A form or API submission already acted on: a repeat (same action, same target)
+    returns what the first one did."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("user_id", "key"),)
+    TARGET_LENGTH = 80
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     key: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
+    # What the action acted on ("claim:29"; a digest when longer; empty when it made a new
+    # object): see services.txn.run_once.
+    target: Mapped[str] = mapped_column(String(TARGET_LENGTH), default="", server_default="")
     result: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

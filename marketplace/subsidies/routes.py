@@ -13,7 +13,7 @@ from ..models import ProgramStatus, Role
 from ..services import profiles, subsidies
 from ..services.deals import today
 from ..services.errors import ValidationFailed
-from ..services.txn import run_once
+from ..services.txn import run_once, target_of
 from ..views import role_required, submit
 from .forms import (
     AdjustForm,
@@ -136,7 +136,8 @@ def adjust(program_id: int):
         sign = -1 if form.direction.data == "cut" else 1
         return run_once(current_user, form.idempotency_key.data, "adjust_budget", lambda: {
             "entry_id": subsidies.adjust_budget(current_user, program,
-                                                sign * form.amount_fen.data, form.note.data).id})
+                                                sign * form.amount_fen.data, form.note.data).id},
+            target=target_of("program", program.id))
 
     done = submit(form, adjust_budget, _("预算已调整。"),
                   lambda _result: url_for(".program", program_id=program.id))
@@ -184,8 +185,9 @@ def bulk_approve():
         try:
             result = run_once(current_user, form.idempotency_key.data, "approve_claims", lambda: {
                 "results": [asdict(r) for r in subsidies.approve_claims(current_user,
-                                                                         form.claim_ids.data)]})
-        except ValidationFailed as failure:  # a broken submission key
+                                                                         form.claim_ids.data)]},
+                target=target_of("claims", *form.claim_ids.data))
+        except ValidationFailed as failure:  # a broken or reused submission key
             db.session.rollback()
             apply_errors(form, failure)
     if result is None:
@@ -242,7 +244,8 @@ def decide(claim_id: int, action: str):
         return {"claim_id": claim.id}
 
     try:
-        run_once(current_user, form.idempotency_key.data, f"{action}_claim", act)
+        run_once(current_user, form.idempotency_key.data, f"{action}_claim", act,
+                 target=target_of("claim", claim.id))
     except ValidationFailed as failure:
         db.session.rollback()
         apply_errors(form, failure)
