@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import AuditEntry, User
 from .regions import region_ids_governed
+from .textmatch import contains_text
 
 current_origin: ContextVar[str] = ContextVar("current_origin", default="cli")
 
@@ -104,10 +105,6 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL_TZ).astimezone(UTC)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def trail(actor: User, filters: TrailFilter = TrailFilter()) -> Select:
     """The entries ``actor`` may read, newest first: an official those of their region and
     below (entries without a region — accounts, providers, packages — are the admins'), an
@@ -126,7 +123,7 @@ def trail(actor: User, filters: TrailFilter = TrailFilter()) -> Select:
         text = filters.actor.strip()
         query = query.join(AuditEntry.actor).where(or_(
             User.email == text.lower(),
-            User.display_name.ilike(f"%{_escape_like(text)}%", escape="\\")))
+            contains_text(text, User.display_name)))
     if filters.since:
         query = query.where(AuditEntry.at >= _start_of(filters.since))
     if filters.until:
