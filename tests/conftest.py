@@ -323,9 +323,8 @@ def auth(client, app):
 # within minutes. A module added here runs on both.
 POSTGRES_MODULES = {
     "test_backup", "test_bench_seed", "test_changes", "test_deals", "test_events",
-    "test_free_trials", "test_imports", "test_list_filters", "test_milestones", "test_multiworker", "test_overview", "test_ownership",
-    "test_ranking",
-    "test_recommendations",
+    "test_free_trials", "test_imports", "test_list_filters", "test_milestones",
+    "test_multiworker", "test_overview", "test_ownership", "test_ranking", "test_recommendations",
     "test_schema", "test_search_pages", "test_security", "test_stats", "test_subsidies",
     "test_subsidy_model", "test_subsidy_pages",
 }
