@@ -173,11 +173,23 @@ def configure_security(app: Flask) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    headers = {**SECURITY_HEADERS, **hsts_header(app.config)}
+
     @app.after_request
     def add_security_headers(response):
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
+
+
+def hsts_header(config) -> dict[str, str]:
+    """Strict-Transport-Security when the site is configured for HTTPS (Secure cookies or
+    https links): browsers then refuse plain HTTP to it for ``HSTS_MAX_AGE`` seconds. Not on
+    plain-HTTP deployments, where it would lock users out. No includeSubDomains: other hosts
+    of a government domain may still serve HTTP."""
+    https = config.get("SESSION_COOKIE_SECURE") or config.get("PREFERRED_URL_SCHEME") == "https"
+    max_age = int(config.get("HSTS_MAX_AGE") or 0)
+    return {"Strict-Transport-Security": f"max-age={max_age}"} if https and max_age > 0 else {}
 
 
 def configure_templates(app: Flask) -> None:

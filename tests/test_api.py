@@ -6,8 +6,9 @@ The schema-level fuzzing against the OpenAPI document is in ``tests/test_api_sch
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,6 +139,71 @@ def test_profile_page_makes_a_token_shown_once_and_stored_hashed(app, make_user)
     me = Api(app.test_client(), secret).get("/me")
     assert me.status_code == 200 and me.json["auth"] == "token" and me.json["id"] == user.id
     assert "csrf_token" not in me.json
+
+
+def test_the_token_page_makes_read_tokens_for_90_days_unless_asked(app, make_user):
+    client = app.test_client()
+    AuthActions(client, app).login(make_user())
+    page = client.get("/profile/tokens").get_data(as_text=True)
+    assert re.search(r'<input(?=[^>]*\bchecked)(?=[^>]*value="read")', page)
+    assert re.search(r'<option(?=[^>]*\bselected)(?=[^>]*value="90")', page)
+    client.post("/profile/tokens", data={"name": "看板"})
+    client.post("/profile/tokens", data={"name": "ERP", "scope": "write", "lifetime": ""})
+    with app.app_context():
+        made = {t.name: t for t in db.session.scalars(select(ApiToken))}
+        assert made["看板"].scope == "read" and made["ERP"].scope == "write"
+        days = (made["看板"].expires_at - made["看板"].created_at).days
+        assert days in (89, 90) and made["ERP"].expires_at is None
+    listed = client.get("/profile/tokens").get_data(as_text=True)
+    assert "只读" in listed and "读写" in listed and "永不过期" in listed
+
+
+@pytest.mark.parametrize("changes", [{"scope": "admin"}, {"lifetime": "7"},
+                                     {"lifetime": "abc"}, {"lifetime": "9" * 40}])
+def test_token_scopes_and_lifetimes_are_chosen_from_the_list(app, make_user, changes):
+    client = app.test_client()
+    AuthActions(client, app).login(make_user())
+    page = client.post("/profile/tokens", data={"name": "ERP", **changes})
+    assert page.status_code == 200 and 'id="new-token"' not in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_a_read_token_reads_and_its_writes_are_refused(app, make_user):
+    user = make_user()
+    with app.app_context():
+        _token, secret = tokens.create_token(db.session.get(User, user.id), "看板", "read")
+        db.session.commit()
+    api = Api(app.test_client(), secret)
+    assert api.get("/me").status_code == 200 and api.get("/needs").status_code == 200
+    refused = api.post("/needs", NEED)
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "insufficient_scope"
+    assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Need)) == 0
+    writer = Api(app.test_client(), make_token(app, user.id, "ERP"))
+    assert writer.post("/needs", NEED).status_code == 201
+
+
+def test_an_expired_token_is_refused_with_an_error_object(app, make_user):
+    user = make_user()
+    with app.app_context():
+        token, secret = tokens.create_token(db.session.get(User, user.id), "ERP", "write", 30)
+        db.session.commit()
+        token_id = token.id
+    api = Api(app.test_client(), secret)
+    assert api.get("/me").status_code == 200
+    with app.app_context():
+        db.session.get(ApiToken, token_id).expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        db.session.commit()
+    refused = api.get("/me")
+    assert refused.status_code == 401 and refused.json["error"]["code"] == "token_expired"
+    assert "已过期" in refused.json["error"]["message"]
+    assert "invalid_token" in refused.headers["WWW-Authenticate"]
+    client = app.test_client()
+    AuthActions(client, app).login(user)
+    assert "已过期" in client.get("/profile/tokens").get_data(as_text=True)
 
 
 def test_revoked_token_stops_working_at_once(app, make_user):

@@ -435,3 +435,37 @@ def test_an_admin_cannot_force_their_own_reset(app, client, make_user, auth):
     assert "不能强制重设自己的密码" in client.get("/admin/users").get_data(as_text=True)
     with app.app_context():
         assert check_password_hash(db.session.get(User, admin.id).password_hash, PASSWORD)
+
+
+# -- HTTPS and CSRF lifetimes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("config", "sent"), [
+    ({}, False),
+    ({"SESSION_COOKIE_SECURE": True}, True),
+    ({"PREFERRED_URL_SCHEME": "https"}, True),
+    ({"SESSION_COOKIE_SECURE": True, "HSTS_MAX_AGE": 0}, False),
+])
+def test_hsts_when_https_is_configured(database_url, config, sent):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x", **config})
+    header = app.test_client().get("/auth/login").headers.get("Strict-Transport-Security")
+    assert header == ("max-age=31536000" if sent else None)
+
+
+def test_csrf_tokens_expire(app):
+    """Flask-WTF's tokens carry their time: 8 hours by default, then the form is refused with
+    the "page expired" message (here with a limit every token has passed). ``app`` empties
+    the database afterwards."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                      "SECRET_KEY": "x", "TESTING": True})
+    assert app.config["WTF_CSRF_TIME_LIMIT"] == 8 * 60 * 60
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    login = {"email": "nobody@example.com", "password": "x", "csrf_token": token}
+    assert client.post("/auth/login", data=login).status_code == 200  # a fresh token passes
+    app.config["WTF_CSRF_TIME_LIMIT"] = -1
+    refused = client.post("/auth/login", data=login)
+    assert refused.status_code == 400 and "页面已过期" in refused.get_data(as_text=True)
+    with app.app_context():
+        db.engine.dispose()

@@ -265,7 +265,8 @@ FORM_POSTS = [
              {"visibility": "public", "default_level": "device"},
              files={"file": (UPLOAD, "需求清单.csv")}),
     # the new token's secret is shown once, on the page itself, not after a redirect
-    FormPost("profiles.tokens", "sme", "/profile/tokens", {"name": "ERP 对接"},
+    FormPost("profiles.tokens", "sme", "/profile/tokens",
+             {"name": "ERP 对接", "scope": "write", "lifetime": "30"},
              success=200, success_mark='id="new-token"'),
     FormPost("profiles.revoke_token", "sme", "/profile/tokens/{fz_token}/revoke"),
     FormPost("profiles.request_ownership", "sme_new", "/profile/ownership",

@@ -1,8 +1,10 @@
 """Who is calling the API, whether a cookie caller proved it meant to, and how often it may.
 
-- **Bearer tokens** (``Authorization: Bearer zgsz_…``): the token's user, with exactly that
-  user's permissions. A bad, revoked or disabled user's token is a 401 even if a login cookie
-  is sent too. No CSRF token is needed: a browser never adds the header by itself.
+- **Bearer tokens** (``Authorization: Bearer zgsz_…``): the token's user, with that user's
+  permissions limited by the token's scope: a ``read`` token's writes (POST/PUT/PATCH/DELETE)
+  are a 403 ``insufficient_scope``. A bad, revoked or disabled user's token is a 401 even if a
+  login cookie is sent too; an expired one a 401 ``token_expired``. No CSRF token is needed: a
+  browser never adds the header by itself.
 - **The login cookie**: the logged-in user, as on the pages. A browser sends the cookie with
   any request, so writes (POST/PUT/PATCH/DELETE) must also carry the CSRF token in the
   ``X-CSRFToken`` header (``GET /api/v1/me`` hands it to a logged-in page), else 403
@@ -36,6 +38,7 @@ log = logging.getLogger("marketplace.api")
 
 CSRF_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
+INSUFFICIENT_SCOPE_CHALLENGE = 'Bearer realm="api", error="insufficient_scope", scope="write"'
 
 
 def authenticate() -> None:
@@ -45,15 +48,24 @@ def authenticate() -> None:
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, secret = header.partition(" ")
-        found = tokens.user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+        secret = secret.strip() if scheme.lower() == "bearer" else ""
+        found = tokens.user_for_token(secret) if secret else None
         if found is None:
             _limit(client_address())
+            if secret and tokens.is_expired(secret):
+                raise ApiError(401, _l("API 令牌已过期，请在“API 令牌”页面生成新的令牌。"),
+                               code="token_expired",
+                               headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE})
             raise ApiError(401, _l("API 令牌无效、已撤销，或其账号已停用。"),
                            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE})
         g.api_user, g.api_token = found
         g.api_auth = "token"
         g._login_user = g.api_user  # Flask-Login's current_user, without touching the session
         _limit(f"token:{g.api_token.id}")
+        if request.method in STATE_CHANGING and not g.api_token.can_write:
+            raise ApiError(403, _l("这个 API 令牌只能读取数据；修改数据需要读写权限的令牌。"),
+                           code="insufficient_scope",
+                           headers={"WWW-Authenticate": INSUFFICIENT_SCOPE_CHALLENGE})
         return
     if current_user.is_authenticated:
         g.api_user, g.api_auth = current_user._get_current_object(), "session"

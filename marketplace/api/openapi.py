@@ -228,7 +228,7 @@ def _responses(doc: dict, has_body: bool, writes: bool) -> dict:
     if has_body:
         statuses |= {400, 413, 415, 422}
     if writes:
-        statuses.add(403)  # csrf_failed, for cookie callers
+        statuses.add(403)  # csrf_failed for cookie callers, insufficient_scope for read tokens
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
     responses["default"] = {"$ref": "#/components/responses/E500"}
@@ -291,7 +291,10 @@ def build_document(app: Flask) -> dict:
             },
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "A personal API token from /profile/tokens."},
+                               "description": "A personal API token from /profile/tokens. "
+                                              "A read token's writes answer 403 "
+                                              "insufficient_scope; an expired token 401 "
+                                              "token_expired."},
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
                                "description": "The login cookie; writes also need the "
                                               "X-CSRFToken header."},

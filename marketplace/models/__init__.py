@@ -1,7 +1,7 @@
 """The marketplace's tables, one module per domain; import models from here."""
 
 from .accounts import Role, User
-from .api import ApiToken
+from .api import ApiToken, TokenScope
 from .audit import AuditEntry
 from .cases import CaseMetric, CaseSide, CaseStatus, TypicalCase
 from .changes import Change
@@ -108,6 +108,7 @@ __all__ = [
     "Standing",
     "SubsidyClaim",
     "SubsidyProgram",
+    "TokenScope",
     "Tier",
     "TypicalCase",
     "User",

@@ -9,6 +9,7 @@ from ..api.forms import TokenForm
 from ..extensions import db
 from ..forms import apply_errors
 from ..models import Role
+from ..models._base import utcnow
 from ..services import ownership, profiles
 from ..services import tokens as api_tokens
 from ..services.errors import ValidationFailed
@@ -154,7 +155,8 @@ def tokens():
     form, secret = TokenForm(), None
     if form.validate_on_submit():
         try:
-            _token, secret = api_tokens.create_token(current_user, form.name.data)
+            _token, secret = api_tokens.create_token(current_user, form.name.data,
+                                                     form.scope.data, form.lifetime.data)
         except ValidationFailed as failure:
             db.session.rollback()
             apply_errors(form, failure)
@@ -162,7 +164,8 @@ def tokens():
             db.session.commit()
             form = TokenForm(formdata=None)
     response = make_response(render_template(
-        "api/tokens.html", form=form, secret=secret, tokens=api_tokens.tokens_of(current_user)))
+        "api/tokens.html", form=form, secret=secret, tokens=api_tokens.tokens_of(current_user),
+        now=utcnow()))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -4,11 +4,14 @@ A token is ``zgsz_`` followed by 43 random URL-safe characters (256 bits). Only 
 stored, so a leaked database does not leak working tokens; a token is found by that hash
 (a unique index), which leaks nothing about other tokens through timing.
 
-A token acts with exactly the permissions of its user, read afresh on every request. It stops
-working when it is revoked or when its user is disabled. Logging out and changing the
-password end the user's *browser* sessions but leave tokens working: integrations should not
-break when a person logs out, and a user who fears a token leaked revokes it on
-``/profile/tokens`` (the page shows when each token was last used).
+A token acts with the permissions of its user, read afresh on every request, limited by its
+scope: ``read`` tokens only read (the API refuses their writes), ``write`` tokens read and
+write. It may expire (30, 90 or 365 days, or never). It stops working when it is revoked, when
+it expires, or when its user is disabled. Logging out leaves tokens working (integrations should
+not break when a person logs out); a new password — changed, reset, or an admin's forced reset
+— revokes them all, unless the user ticks 保留我的 API 令牌 when choosing it (not offered on a
+forced reset). A user who fears a token leaked revokes it on ``/profile/tokens`` (the page shows
+when each token was last used).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..forms import BIDI_CONTROLS, visible_length
-from ..models import ApiToken, User
+from ..models import ApiToken, TokenScope, User
 from ..models._base import utcnow
 from . import audit
 from .errors import NotFound, ValidationFailed
@@ -33,6 +36,7 @@ NAME_MAX = 64
 MAX_ACTIVE_TOKENS = 20
 # last_used_at is written at most this often per token, not on every request.
 TOUCH_EVERY = timedelta(minutes=1)
+LIFETIMES_DAYS = (30, 90, 365)  # or None: never expires
 
 
 def hash_token(secret: str) -> str:
@@ -53,15 +57,22 @@ def _check_name(actor: User, name: str) -> str:
     return name
 
 
-def create_token(actor: User, name: str) -> tuple[ApiToken, str]:
+def create_token(actor: User, name: str, scope: str = TokenScope.WRITE,
+                 lifetime_days: int | None = None) -> tuple[ApiToken, str]:
     """A new token of ``actor`` and its secret, which is never stored and so shown only now."""
     name = _check_name(actor, name)
+    if scope not in TokenScope.ALL:
+        raise ValidationFailed({"scope": _l("请选择令牌的权限。")})
+    if lifetime_days is not None and lifetime_days not in LIFETIMES_DAYS:
+        raise ValidationFailed({"lifetime": _l("请选择令牌的有效期。")})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(days=lifetime_days) if lifetime_days else None
     token = ApiToken(user_id=actor.id, name=name, prefix=secret[:SHOWN_CHARS],
-                     token_hash=hash_token(secret))
+                     token_hash=hash_token(secret), scope=scope, expires_at=expires_at)
     db.session.add(token)
     db.session.flush()
-    audit.record(actor, "create_api_token", token, name=name)
+    audit.record(actor, "create_api_token", token, name=name, scope=scope,
+                 lifetime_days=lifetime_days)
     return token, secret
 
 
@@ -96,23 +107,35 @@ def revoke_all(actor: User, user: User) -> int:
     return len(live)
 
 
+def _find(secret: str) -> ApiToken | None:
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    return db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+
+
 def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
-    """The active user a live token belongs to, or None (unknown, revoked, user disabled).
+    """The active user a live token belongs to, or None (unknown, revoked, expired, user
+    disabled).
 
     Records when the token was last used (at most every :data:`TOUCH_EVERY`) in its own small
     write, committed at once.
     """
-    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
-        return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
-    if token is None or token.revoked_at is not None or not token.user.active:
-        return None
+    token = _find(secret)
     now = utcnow()
+    if token is None or token.revoked_at is not None or token.is_expired(now) \
+            or not token.user.active:
+        return None
     if token.last_used_at is None or _aware(token.last_used_at) < now - TOUCH_EVERY:
         db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
                            .values(last_used_at=now).execution_options(synchronize_session=False))
         db.session.commit()
     return token.user, token
+
+
+def is_expired(secret: str) -> bool:
+    """Whether ``secret`` names a token that has expired (to tell its caller why it fails)."""
+    token = _find(secret)
+    return token is not None and token.is_expired(utcnow())
 
 
 def _aware(moment: datetime) -> datetime:

@@ -4,6 +4,9 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-08 01:00:00
 
+Password reset and registration links are signed, not stored, and the throttling counters live
+in the limiter's store, so only API tokens change: a scope (read, or write which includes read)
+and an optional expiry. Tokens made before scopes existed could write, and keep that.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,8 +20,13 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('scope', sa.String(length=8), server_default='write',
+                                      nullable=False))
+        batch_op.add_column(sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_column('expires_at')
+        batch_op.drop_column('scope')
