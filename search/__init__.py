@@ -20,6 +20,7 @@ from ._pgschema import create_tables as create_postgres_tables
 from ._pgschema import libpq_dsn
 from ._postgres import PostgresSearchIndex, lock_key
 from .analysis import Segmented, index_tokens, query_words, segment
+from .documents import package_document
 from .errors import IndexBusyError, QueryError, RecordError, SearchError
 from .highlight import highlight
 from .index import SearchIndex
@@ -85,6 +86,7 @@ __all__ = [
     "libpq_dsn",
     "lock_key",
     "open_index",
+    "package_document",
     "query_words",
     "segment",
 ]

@@ -1,11 +1,16 @@
-"""Command line: ``python -m search bench [--sizes 10000 100000] [--workers 2]``."""
+"""Command line: ``python -m search bench [--sizes 10000 100000] [--workers 2]`` and
+``python -m search rank --packages P.jsonl --queries Q.jsonl [--k 10]``."""
 
 import sys
 
 
 def main() -> int:
+    if len(sys.argv) >= 2 and sys.argv[1] == "rank":
+        from .rank import main as rank
+
+        return rank(sys.argv[2:])
     if len(sys.argv) < 2 or sys.argv[1] != "bench":
-        print("usage: python -m search bench [--help]", file=sys.stderr)
+        print("usage: python -m search {bench,rank} [--help]", file=sys.stderr)
         return 2
     from .bench import main as bench
 

@@ -17,6 +17,7 @@ from matching.text import Segmenter
 
 from ._whoosh import EVERYWHERE, TEXT_FIELDS, WhooshView, region_ancestors
 from .analysis import normalize, query_words
+from .expansion import expansions
 from .highlight import highlight
 from .query import (
     PRICE_BAND_KEYS,
@@ -30,6 +31,8 @@ from .query import (
 )
 
 K1, B = 1.2, 0.75
+#: Weight of an expansion term's score against the query word's own.
+EXPANSION_WEIGHT = 0.5
 FIELD_BOOSTS = {"title": 2.5, "text": 1.0}
 SNIPPET_CHARS = 120
 
@@ -64,18 +67,65 @@ def _word(view: WhooshView, word: str) -> tuple[np.ndarray, np.ndarray]:
     return mask, score
 
 
-def match_text(view: WhooshView, text: str, segmenter: Segmenter | None) -> _Match:
+def _group(view: WhooshView, word: str, alternatives: tuple[str, ...]):
+    """Mask and score of a query word or any of its expansion terms.
+
+    Expansion terms score from their postings (no float array over all documents per term): a
+    word brings up to ten of them.
+    """
+    mask, score = _word(view, word)
+    for term in alternatives:
+        per_field = [(field, *view.postings(field, term)) for field in TEXT_FIELDS]
+        found = np.zeros(view.n, dtype=bool)  # a bool pass is cheaper than np.unique
+        for _, ids, _ in per_field:
+            found[ids] = True
+        df = int(np.count_nonzero(found & view.live))
+        if df == 0:
+            continue
+        mask |= found
+        idf = np.log(1.0 + (view.doc_count - df + 0.5) / (df + 0.5))
+        for field, ids, tfs in per_field:
+            if len(ids):
+                avg = max(view.avg_length[field], 1e-6)
+                norm = K1 * (1 - B + B * view.lengths[field][ids] / avg)
+                weight = EXPANSION_WEIGHT * FIELD_BOOSTS[field] * idf
+                score[ids] += (weight * tfs * (K1 + 1) / (tfs + norm)).astype(np.float32)
+    return mask, score
+
+
+def match_text(
+    view: WhooshView,
+    text: str,
+    segmenter: Segmenter | None,
+    expand: bool = False,
+    partial: bool = False,
+) -> _Match:
+    """Documents matching ``text``: every word (or, with ``expand``, one of its expansion
+    terms), every phrase and no excluded word. ``partial`` asks for some of the words instead
+    of all, scored by BM25 times the share of words matched (phrases and exclusions still
+    hold)."""
     parsed = split_text(text)
     words = list(dict.fromkeys(query_words(parsed.plain, segmenter)))
     phrases = [query_words(p, segmenter) for p in parsed.phrases]
     words += [p[0] for p in phrases if len(p) == 1 and p[0] not in words]
     phrases = [p for p in phrases if len(p) > 1]
+    extra = expansions(parsed.plain, segmenter) if expand else {}
     mask = view.live.copy()
     score = None
-    for word in dict.fromkeys([*words, *(w for p in phrases for w in p)]):
-        word_mask, word_score = _word(view, word)
-        mask &= word_mask
+    groups = list(dict.fromkeys([*words, *(w for p in phrases for w in p)]))
+    matched = np.zeros(view.n, dtype=np.float32) if partial else None
+    any_group = np.zeros(view.n, dtype=bool)
+    for word in groups:
+        word_mask, word_score = _group(view, word, extra.get(word, ()))
+        if matched is None:
+            mask &= word_mask
+        else:
+            matched += word_mask
+            any_group |= word_mask
         score = word_score if score is None else score + word_score
+    if matched is not None and groups:
+        mask &= any_group
+        score = score * (matched / np.float32(len(groups)))
     for phrase in phrases:
         phrase_mask = np.zeros(view.n, dtype=bool)
         for field in TEXT_FIELDS:
@@ -85,7 +135,9 @@ def match_text(view: WhooshView, text: str, segmenter: Segmenter | None) -> _Mat
         for word in query_words(excluded, segmenter):
             mask &= ~_word(view, word)[0]
     shown = tuple(dict.fromkeys([*words, *(normalize(p) for p in parsed.phrases)]))
-    return _Match(mask, score, shown)
+    if extra:
+        shown += tuple(t for terms in extra.values() for t in terms if t not in shown)
+    return _Match(mask, score, tuple(dict.fromkeys(shown)))
 
 
 def acl_mask(view: WhooshView, principals: frozenset[str]) -> np.ndarray:
@@ -236,11 +288,19 @@ def run(view: WhooshView, query: SearchQuery, segmenter: Segmenter | None) -> Se
     visible = acl_mask(view, query.principals)
     if not visible.any():
         return empty_results(query)
-    matched = match_text(view, query.text, segmenter)
+    matched = match_text(view, query.text, segmenter, expand=query.expand)
     base = matched.mask & visible
     masks = filter_masks(view, query)
     final = _and_all(base, masks)
     docs = np.flatnonzero(final)
+    relaxed = False
+    if len(docs) == 0 and query.fallback and len(matched.words) > 1:
+        # Not every word can match: rank the documents matching some of them instead.
+        matched = match_text(view, query.text, segmenter, expand=query.expand, partial=True)
+        base = matched.mask & visible
+        final = _and_all(base, masks)
+        docs = np.flatnonzero(final)
+        relaxed = len(docs) > 0
     start = (query.page - 1) * query.per_page
     page_docs = order(view, docs, matched.score, query.sort, start + query.per_page)[start:]
     record_type = SPECS[query.kind].record_type
@@ -263,6 +323,7 @@ def run(view: WhooshView, query: SearchQuery, segmenter: Segmenter | None) -> Se
         facets=facet_counts(view, query, base, masks),
         suggestion=suggestion,
         words=matched.words,
+        relaxed=relaxed,
     )
 
 

@@ -475,6 +475,9 @@ class PostgresSearchIndex:
     def search(self, query: SearchQuery) -> SearchResults:
         """Run ``query``: only documents whose acl meets ``query.principals`` are counted,
         faceted or returned."""
+        if query.expand or query.fallback:
+            raise QueryError("query expansion and fallback are not implemented for the "
+                             "postgresql search backend yet")
         if not query.principals:
             return _engine.empty_results(query)
         text = text_query(query.text, self.segmenter)

@@ -141,6 +141,13 @@ class SearchQuery:
         Facets to count; ``None`` means the kind's defaults, ``()`` none.
     highlight : bool
         Build ``title_html`` / ``snippet_html`` for the hits.
+    expand : bool
+        Let each query word also match the solution wording of the scenario concepts it
+        triggers (``matching``'s vocabulary: "老是坏" also finds "故障预警"). Whoosh backend only.
+    fallback : bool
+        When no visible document matches every word, return the documents matching some of
+        them, ranked by how many words they match and then by score (``results.relaxed``).
+        Whoosh backend only.
     """
 
     kind: str
@@ -154,6 +161,8 @@ class SearchQuery:
     per_page: int = 20
     facets: tuple[str, ...] | None = None
     highlight: bool = True
+    expand: bool = False
+    fallback: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -250,6 +259,8 @@ class SearchResults:
     facets: Mapping[str, tuple[FacetCount, ...]]
     suggestion: str | None = None
     words: tuple[str, ...] = ()
+    #: True when the hits match only some of the words (:attr:`SearchQuery.fallback`).
+    relaxed: bool = False
 
     @property
     def pages(self) -> int:

@@ -102,16 +102,18 @@ def need_acl(need: Need) -> tuple[str, ...]:
 
 
 def package_doc(package: Package) -> search.PackageDoc:
+    """The library's document builder, so ``python -m search rank`` indexes what we index."""
     provider = package.provider
-    text = "\n".join([package.summary, package.description, provider.name,
-                      *(f"{c.title} {c.customer} {c.content}" for c in package.cases)])
-    return search.PackageDoc(
-        id=package.id, title=package.title, text=text, category=package.category_code,
+    return search.package_document(
+        package.id, package.title, summary=package.summary, description=package.description,
+        provider_name=provider.name,
+        cases=[f"{c.title} {c.customer} {c.content}" for c in package.cases],
+        category=package.category_code,
         scenario_levels=tuple(s.code for s in package.scenario_levels),
         industries=tuple(i.code for i in package.industries),
         regions_served=tuple(r.code for r in provider.regions_served),
         deployment=package.deployment, price_fen=package.price_fen,
-        provider_id=provider.id, provider_name=provider.name, provider_tier=provider.tier,
+        provider_id=provider.id, provider_tier=provider.tier,
         created=package.created_at, published=package.published_at, acl=package_acl(package),
     )
 
