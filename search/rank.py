@@ -1,4 +1,4 @@
-"""``python -m search rank``: rank packages for short queries on a temporary Whoosh index.
+"""``python -m search rank`` and ``evaluate``: packages for queries on a temporary Whoosh index.
 
 Packages come in the JSON-lines format of ``python -m matching rank`` (read by
 :mod:`matching.io`: codes or labels, duplicate ids refused), plus the optional ``summary``,
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 from matching.io import DataError, InputReport, package_from_dict, read_jsonl
+from matching.metrics import hit_at, reciprocal_rank
 
 from .documents import package_document
 from .index import SearchIndex
@@ -57,6 +59,7 @@ def rank(
     queries: Sequence[tuple[Any, str]],
     k: int = 10,
     report: InputReport | None = None,
+    relaxed: bool = True,
 ) -> list[dict[str, Any]]:
     """``{"query": id, "packages": [ids best first]}`` per query."""
     docs, original = documents(rows, report)
@@ -73,14 +76,65 @@ def rank(
                     per_page=k,
                     facets=(),
                     highlight=False,
-                    expand=True,
-                    fallback=True,
+                    expand=relaxed,
+                    fallback=relaxed,
                 )
                 hits = index.search(query).hits
                 out.append({"query": query_id, "packages": [original[h.id - 1] for h in hits]})
         finally:
             index.close()
     return out
+
+
+def first_clause(text: str) -> str:
+    """A need cut at its first punctuation mark: about what an owner types into a search box."""
+    return re.split(r"[，。,；;！!？?\n]", text, maxsplit=1)[0]
+
+
+def evaluate(
+    rows: list[dict[str, Any]], needs: list[dict[str, Any]], k: int = 10, **options: Any
+) -> dict[str, float]:
+    """Needs' texts (or first clauses) as queries against their ``relevant`` lists."""
+    short = options.pop("short", False)
+    labelled = [n for n in needs if n.get("relevant")]
+    queries = [(n["id"], first_clause(n["text"]) if short else n["text"]) for n in labelled]
+    found = {r["query"]: r["packages"] for r in rank(rows, queries, k, **options)}
+    n = max(len(labelled), 1)
+
+    def mean(metric) -> float:
+        return sum(metric(found[d["id"]], d["relevant"]) for d in labelled) / n
+
+    return {
+        "queries": len(labelled),
+        "mean_chars": round(sum(len(q) for _, q in queries) / n, 1),
+        "hit@5": round(mean(lambda r, rel: hit_at(r, rel, 5)), 3),
+        "hit@1_first": round(mean(lambda r, rel: hit_at(r, rel[:1], 1)), 3),
+        "mrr": round(mean(reciprocal_rank), 3),
+        "empty": sum(1 for d in labelled if not found[d["id"]]),
+    }
+
+
+def main_evaluate(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m search evaluate",
+        description="labelled needs as search queries: hit@5, best first, MRR, empty lists",
+    )
+    parser.add_argument("--packages", required=True)
+    parser.add_argument("--needs", required=True, help="as for matching evaluate")
+    parser.add_argument("--k", type=int, default=10)
+    args = parser.parse_args(argv)
+    try:
+        rows, needs = list(read_jsonl(args.packages)), list(read_jsonl(args.needs))
+        for short in (True, False):
+            for relaxed in (False, True):
+                result = evaluate(rows, needs, args.k, short=short, relaxed=relaxed)
+                mode = ", expand + fallback" if relaxed else ", all words"
+                name = ("first clause" if short else "full text") + mode
+                print(json.dumps({"set": name, **result}, ensure_ascii=False))
+    except (DataError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

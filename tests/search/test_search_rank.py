@@ -129,3 +129,22 @@ def test_rank_cli_refuses_duplicate_ids_and_bad_queries(tmp_path, capsys):
     queries.write_text('{"id": 1}\n', "utf-8")
     assert main(["--packages", str(packages), "--queries", str(queries)]) == 2
     assert "query line needs id and query" in capsys.readouterr().err
+
+
+def test_evaluate_scores_needs_as_queries():
+    from search.rank import evaluate, first_clause
+
+    assert first_clause("仓库找不到货，盘点对不上") == "仓库找不到货"
+    rows = [
+        {"id": "wms", "title": "扫码出入库", "description": "库位管理"},
+        {"id": "pm", "title": "振动传感器套装", "description": "故障预警"},
+    ]
+    needs = [
+        {"id": "a", "text": "仓库找不到货，库位乱", "relevant": ["wms"]},
+        {"id": "b", "text": "机器老是坏", "relevant": ["pm"]},
+        {"id": "c", "text": "发票太多", "relevant": ["wms"]},
+    ]
+    result = evaluate(rows, needs, short=True)
+    assert result["queries"] == 3 and result["empty"] == 1
+    assert result["hit@5"] == result["mrr"] == 0.667  # rounded to three places
+    assert evaluate(rows, needs, relaxed=False)["empty"] == 3
