@@ -7,6 +7,8 @@ matcher can be pickled in one process and loaded in another.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,31 @@ _BITS = 21
 def analyze(text: str) -> tuple[str, ...]:
     """Words of ``text`` as the matcher sees them; store them with the record at write time."""
     return tuple(default_segmenter().words(text))
+
+
+WEAK_WORDS_FILE = DATA_DIR / "weakwords.txt"
+# 两个, 几台, 三天, 第一: a numeral (with 第) before an optional measure word.
+_COUNTED = re.compile(
+    r"第?[一二两三四五六七八九十百千万几半0-9]+"
+    r"[个台家种次天年月日条件套位名人批回遍些]?"
+)
+
+
+@functools.cache
+def _weak_words() -> frozenset[str]:
+    lines = WEAK_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def chip_word(word: str) -> bool:
+    """Whether a shared word is worth a "shared keywords" chip: a content word of at least two
+    characters, not a number or a counted quantity, not an everyday verb or vague noun."""
+    return (
+        len(word) >= 2
+        and not word.isdigit()
+        and _COUNTED.fullmatch(word) is None
+        and word not in _weak_words()
+    )
 
 
 def has_text(text: str) -> bool:
@@ -144,9 +171,12 @@ class ScenarioVocabulary:
         categories = sorted({c.category for c in self.concepts.values()})
         return sorted(self.concepts) + [f"cat:{c}" for c in categories]
 
-    def label(self, token: str) -> str:
+    def label(self, token: str, language: str = "zh") -> str:
+        """A concept's label in ``zh`` or ``en`` (the token itself when it is no concept)."""
         concept = self.concepts.get(token)
-        return concept.label_zh if concept else token
+        if concept is None:
+            return token
+        return concept.label_en if language == "en" else concept.label_zh
 
 
 class TextBatch:

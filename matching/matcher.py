@@ -41,6 +41,7 @@ from .features import (
     ScenarioVocabulary,
     TextBatch,
     analyze,
+    chip_word,
     has_text,
 )
 from .features import passthrough as _passthrough
@@ -1156,12 +1157,15 @@ class Matcher(BaseEstimator):
             else:
                 cols = idx[:0]
             words = [str(self.word_names_[c - w_start]) for c in cols if c < w_stop]
+            words = [word for word in words if chip_word(word)]
             concepts = [str(self.concept_names_[c - c_start]) for c in cols if c >= c_start]
             concepts = [c for c in concepts if not c.startswith("cat:")][: self.max_terms]
             reasons = []
             if concepts:
                 labels = [self.vocabulary_.label(c) for c in concepts]
-                reasons.append(Reason("shared_concepts", {"concepts": concepts, "labels": labels}))
+                labels_en = [self.vocabulary_.label(c, "en") for c in concepts]
+                params = {"concepts": concepts, "labels": labels, "labels_en": labels_en}
+                reasons.append(Reason("shared_concepts", params))
             if words:
                 reasons.append(Reason("shared_terms", {"terms": words[: self.max_terms]}))
             out.append(tuple(reasons))

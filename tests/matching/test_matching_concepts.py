@@ -61,3 +61,25 @@ def test_a_package_with_one_generic_concept_does_not_outrank_the_fitting_one():
 
 def _scores(matcher, packages, need):
     return {r.id: r.score for r in matcher.fit(packages).recommend(need, N=len(packages))}
+
+
+def test_keyword_chips_hold_content_words_only():
+    from matching.features import chip_word
+
+    for weak in ("开", "写", "刚", "两个", "三天", "几台", "第一", "2024", "觉得", "每天"):
+        assert not chip_word(weak), weak
+    for word in ("注塑机", "mes", "电费", "一体机", "5g"):
+        assert chip_word(word), word
+    packages = [PackageRecord("p", "注塑机两个工位", "注塑机开机 每天 写报表 两个班")]
+    need = NeedRecord("n", "两个注塑机每天开，刚写完报表")
+    [rec] = Matcher().fit(packages).recommend(need)
+    terms = [t for r in rec.reasons if r.code == "shared_terms" for t in r.params["terms"]]
+    assert "注塑机" in terms and all(chip_word(t) for t in terms)
+    assert all(r.params.get("terms", True) for r in rec.reasons)  # never an empty chip
+
+
+def test_shared_concepts_carry_english_labels():
+    packages = [PackageRecord("pm", "预测性维护", "故障预警，减少非计划停机")]
+    [rec] = Matcher().fit(packages).recommend(NeedRecord("n", "设备老是坏，三天两头停机"))
+    shared = next(r for r in rec.reasons if r.code == "shared_concepts").params
+    assert shared["labels"] == ["预测性维护"] and shared["labels_en"] == ["predictive maintenance"]
