@@ -314,3 +314,36 @@ def test_a_region_mismatch_is_shown_to_officials(app, nanjing, make_user):
         set_directly(app, nanjing["enterprise"], credit_code=code_in(digits))
         assert mark not in login(app, nanjing["city"]).get(enterprise_url).get_data(as_text=True)
 
+
+
+def test_the_migration_gives_existing_claims_a_snapshot(tmp_path):
+    """Migration 0017 on a database with claims (and ledger rows referring to them): the
+    claims get the snapshot of their rows as they are; down and up again works on SQLite."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from marketplace import create_app
+    from marketplace.demo import build_demo
+    from marketplace.services.demo import load_demo
+    from marketplace.services.refdata import seed_reference_data
+    from tests.conftest import test_config
+
+    app = create_app({**test_config(f"sqlite:///{tmp_path / 'upgrade.db'}"),
+                      "SEARCH_INDEX_DIR": str(tmp_path / "search"),
+                      "MATCHING_DIR": str(tmp_path / "matching")})
+    with app.app_context():
+        upgrade()
+        seed_reference_data()
+        load_demo(build_demo())
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0016")
+        upgrade()
+        claims = db.session.scalars(select(SubsidyClaim)).all()
+        assert claims and db.session.execute(text(
+            "SELECT count(*) FROM subsidy_ledger WHERE claim_id IS NOT NULL")).scalar()
+        for claim in claims:
+            assert subsidies.Eligibility.from_json(claim.eligibility) == \
+                subsidies.Eligibility.of(claim.enterprise, claim.order.package)
+        db.session.remove()
+        db.engine.dispose()

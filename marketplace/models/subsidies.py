@@ -21,7 +21,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -123,7 +122,7 @@ class SubsidyClaim(TimestampMixin, db.Model):
     payment_reference: Mapped[str | None] = mapped_column(String(64), unique=True)
     # What made the order eligible when it was placed, as the program's rules read it
     # (services.subsidies.Eligibility): approval re-checks it, officials read it.
-    eligibility: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    eligibility: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     program: Mapped[SubsidyProgram] = relationship()
     order: Mapped[Order] = relationship()

@@ -38,8 +38,10 @@ PACKAGE_LEVELS = sa.text(
 
 def upgrade():
     with op.batch_alter_table('subsidy_claims', schema=None) as batch_op:
+        # a plain default: an expression would make batch mode copy the table, which fails on
+        # SQLite while the ledger's rows refer to the claims
         batch_op.add_column(sa.Column('eligibility', sa.JSON(), nullable=False,
-                                      server_default=sa.text("'{}'")))
+                                      server_default='{}'))
     _backfill_snapshots()
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index('ix_audit_log_object', ['object_type', 'object_id'], unique=False)
@@ -70,5 +72,6 @@ def _backfill_snapshots():
 def downgrade():
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_object')
-    with op.batch_alter_table('subsidy_claims', schema=None) as batch_op:
+    # dropped in place (SQLite 3.35+), for the same reason
+    with op.batch_alter_table('subsidy_claims', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('eligibility')
