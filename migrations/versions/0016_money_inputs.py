@@ -23,8 +23,9 @@ SQLITE_DELETE_TRIGGER = 'subsidy_ledger_append_only_delete'
 def upgrade():
     # an order placed on a package's free trial (a quote of 0 yuan): no subsidy applies
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        # a plain default: an expression (sa.false()) would make batch mode copy the table
         batch_op.add_column(sa.Column('free_trial', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+                                      server_default='0'))
     if op.get_bind().dialect.name == 'sqlite':
         op.execute(f'CREATE TRIGGER {SQLITE_DELETE_TRIGGER} BEFORE DELETE ON subsidy_ledger '
                    "BEGIN SELECT RAISE(ABORT, 'subsidy_ledger is append-only'); END")
