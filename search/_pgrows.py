@@ -26,6 +26,7 @@ from matching.text import Segmenter
 from . import _whoosh
 from .analysis import index_tokens, normalize, query_words
 from .errors import RecordError
+from .expansion import expansions
 from .query import PRICE_BANDS, SPECS, split_text
 from .records import Record
 
@@ -178,17 +179,26 @@ class TextQuery:
     ``match`` selects documents (``None``: every document); ``rank`` scores them (``None``:
     no words, so "relevance" means newest first); ``words`` are the highlighted words.
     ``impossible`` is set when a required word cannot be in any index (too long).
+    ``groups`` counts the required words (each with its expansion terms): a fallback to
+    partial matches only makes sense with more than one.
     """
 
     match: str | None
     rank: str | None
     words: tuple[str, ...]
     impossible: bool = False
+    groups: int = 0
 
 
-def text_query(text: str, segmenter: Segmenter | None) -> TextQuery:
+def text_query(text: str, segmenter: Segmenter | None, *, expand: bool = False,
+               partial: bool = False) -> TextQuery:
     """What :func:`search._engine.match_text` does with the text, as ``tsquery`` strings:
-    every word (phrase words too) required, phrases as ``a <-> b``, ``-word`` excluded."""
+    every word (phrase words too) required, phrases as ``a <-> b``, ``-word`` excluded.
+
+    ``expand`` lets each word be matched by its concept terms too (``(w | t1 | t2)``);
+    ``partial`` asks for any of the words instead of all (``g1 | g2``; phrases and exclusions
+    still hold), ranked by ``ts_rank``, which grows with the words a document matches.
+    """
     parsed = split_text(text)
     words = list(dict.fromkeys(query_words(parsed.plain, segmenter)))
     phrases = [query_words(p, segmenter) for p in parsed.phrases]
@@ -196,10 +206,20 @@ def text_query(text: str, segmenter: Segmenter | None) -> TextQuery:
     phrases = [p for p in phrases if len(p) > 1]
     required = list(dict.fromkeys([*words, *(w for p in phrases for w in p)]))
     excluded = [w for part in parsed.excluded for w in query_words(part, segmenter)]
-    shown = tuple(dict.fromkeys([*words, *(normalize(p) for p in parsed.phrases)]))
-    impossible = not all(fits(w) for w in required)
-    parts = [quote(w) for w in required]
+    shown = list(dict.fromkeys([*words, *(normalize(p) for p in parsed.phrases)]))
+    extra = expansions(parsed.plain, segmenter) if expand else {}
+    groups = []
+    for word in required:
+        terms = [t for t in (word, *extra.get(word, ())) if fits(t)]
+        alternatives = " | ".join(quote(t) for t in terms)
+        groups.append(None if not terms else f"({alternatives})" if len(terms) > 1
+                      else alternatives)
+        shown += [t for t in extra.get(word, ()) if t not in shown]
+    found = [g for g in groups if g is not None]
+    impossible = not found if partial else None in groups
+    joined = (" | " if partial else " & ").join(found)
+    parts = [f"({joined})" if partial and len(found) > 1 else joined] if found else []
     parts += ["(" + " <-> ".join(quote(w) for w in phrase) + ")" for phrase in phrases]
     parts += ["!" + quote(w) for w in dict.fromkeys(excluded) if fits(w)]
-    rank = " & ".join(quote(w) for w in required) if required else None
-    return TextQuery(" & ".join(parts) or None, rank, shown, impossible)
+    return TextQuery(" & ".join(parts) or None, joined or None, tuple(shown),
+                     bool(required) and impossible, len(required))

@@ -143,7 +143,8 @@ class _ResultCache:
     def key(query: SearchQuery, generation: int, version: int) -> tuple:
         return (query.kind, generation, version, query.text, query.principals,
                 tuple(sorted(query.filters.items())), query.price_min_fen, query.price_max_fen,
-                query.sort, query.page, query.per_page, query.facets, query.highlight)
+                query.sort, query.page, query.per_page, query.facets, query.highlight,
+                query.expand, query.fallback)
 
     def get(self, key: tuple) -> SearchResults | None:
         with self._lock:
@@ -475,12 +476,9 @@ class PostgresSearchIndex:
     def search(self, query: SearchQuery) -> SearchResults:
         """Run ``query``: only documents whose acl meets ``query.principals`` are counted,
         faceted or returned."""
-        if query.expand or query.fallback:
-            raise QueryError("query expansion and fallback are not implemented for the "
-                             "postgresql search backend yet")
         if not query.principals:
             return _engine.empty_results(query)
-        text = text_query(query.text, self.segmenter)
+        text = text_query(query.text, self.segmenter, expand=query.expand)
         for attempt in (1, 2):
             try:
                 with self._pool.get() as conn, conn.transaction():
@@ -546,11 +544,29 @@ class PostgresSearchIndex:
         key = _ResultCache.key(query, *found)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache.put(key, self._execute(conn, query, text, found[0]))
+            cached = self._cache.put(key, self._execute_or_relax(conn, query, text, found[0]))
         return cached
 
+    def _execute_or_relax(self, conn, query: SearchQuery, text: TextQuery,
+                          generation: int) -> SearchResults:
+        """With ``query.fallback``, when no visible document matches every word, the documents
+        matching some of them (``relaxed``), as the Whoosh backend does."""
+        may_relax = query.fallback and text.groups > 1
+        results = self._execute(conn, query, text, generation, suggest=not may_relax)
+        if results.total or not may_relax:
+            return results
+        partial = text_query(query.text, self.segmenter, expand=query.expand, partial=True)
+        relaxed = self._execute(conn, query, partial, generation, suggest=False)
+        if relaxed.total:
+            return replace(relaxed, relaxed=True)
+        # No word matches: the suggestion the strict search would have made.
+        if not results.words:  # nothing visible at all
+            return results
+        plan = self._plan(query, generation, text)
+        return replace(results, suggestion=self._suggest(conn, query, plan))
+
     def _execute(self, conn, query: SearchQuery, text: TextQuery,
-                 generation: int) -> SearchResults:
+                 generation: int, suggest: bool = True) -> SearchResults:
         plan = self._plan(query, generation, text)
         sort = "newest" if query.sort == "relevance" and text.rank is None else query.sort
         rank = f"ts_rank(%(weights)s::real[], {{t}}tsv, %(rank)s::tsquery, {RANK_NORMALIZATION})"
@@ -608,7 +624,7 @@ class PostgresSearchIndex:
                      "set_config('enable_seqscan', %s, true)",
                      ("off" if text.match and not text.impossible else "on",))
         rows = conn.execute(" UNION ALL ".join(parts), plan.params).fetchall()
-        return self._results(conn, query, text, plan, rows, own)
+        return self._results(conn, query, text, plan, rows, own, suggest)
 
     def _code_terms(self, conn, plan: _Plan, ids: set[int]) -> dict[int, str]:
         """``"name=value"`` of code ids, from the vocabulary of the generation (remembered:
@@ -626,7 +642,7 @@ class PostgresSearchIndex:
         return {i: self._codes[i] for i in ids if i in self._codes}
 
     def _results(self, conn, query: SearchQuery, text: TextQuery, plan: _Plan,
-                 rows: list[tuple], own: list[str]) -> SearchResults:
+                 rows: list[tuple], own: list[str], suggest: bool = True) -> SearchResults:
         total, hits = 0, []
         counts: dict[str, dict[str, int]] = defaultdict(dict)
         vocabulary: dict[str, set[str]] = defaultdict(set)
@@ -658,7 +674,7 @@ class PostgresSearchIndex:
             for _, score, record in sorted(hits, key=lambda hit: hit[0])
         )
         suggestion = None
-        if total == 0 and text.words:
+        if total == 0 and text.words and suggest:
             suggestion = self._suggest(conn, query, plan)
         return SearchResults(
             hits=page, total=total, page=query.page, per_page=query.per_page,

@@ -57,7 +57,8 @@ def test_published_package_is_found_with_highlight_and_facets(client, app, provi
     assert "视觉缺陷检测一体机" in _search(client, q="缺陷检测")  # its provider sees it
     client.post(package_url + "/publish")
     page = anonymous.get("/search/", query_string={"q": "划痕"}).get_data(as_text=True)
-    assert "视觉缺陷检测一体机" in page and "<mark>划痕</mark>" in page
+    # The title's 缺陷检测 is marked too: the concept wording 划痕 expands to.
+    assert "视觉<mark>缺陷检测</mark>一体机" in page and "<mark>划痕</mark>" in page
     assert "质量检测" in page and "(1)" in page  # the category facet with its count
     client.post(package_url + "/archive")
     assert "视觉缺陷检测一体机" not in _search(anonymous, q="划痕")
@@ -261,3 +262,20 @@ def test_the_postgresql_backend_refuses_an_sqlite_database(app, search_backend):
     app.config["SEARCH_BACKEND"] = "postgresql"
     with app.app_context(), pytest.raises(RuntimeError, match="needs the app's database"):
         search_service.get_index()
+
+
+def test_plain_words_find_partial_matches_and_the_page_says_so(client, app, make_provider,
+                                                               make_package):
+    provider = make_provider()
+    make_package(provider.id, title="振动传感器套装", description="故障预警，提前安排检修")
+    make_package(provider.id, title="扫码出入库", description="库位管理，先进先出")
+    with app.app_context():
+        search_service.drain_all()
+    # 老是坏 is the owner's wording for 故障预警 (expansion), 发票 is in no package (fallback).
+    page = _search(client, q="机器老是坏 发票")
+    assert "振动传感器套装" in page and "扫码出入库" not in page
+    assert "没有同时包含所有词的结果，以下为部分匹配" in page
+    page = _search(client, q="扫码 库位")  # every word matches: no notice
+    assert "扫码出入库" in page and "部分匹配" not in page
+    page = _search(client, q="xyzzy 发票")
+    assert "没有找到结果" in page and "部分匹配" not in page

@@ -73,7 +73,7 @@ def index():
         kind = "package"
     args = _query_args(kind)
     try:
-        results = run_search(current_user, args)
+        results = run_search(current_user, args, plain_words=True)
         error = None
     except search.SearchError:
         results, error = None, _l("搜索暂时不可用，请稍后再试。")

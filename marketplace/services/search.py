@@ -275,6 +275,15 @@ def index_is_empty() -> bool:
 # -- searching ----------------------------------------------------------------------------------
 
 
-def run_search(user: User, query_args: dict) -> search.SearchResults:
-    """Search as ``user``; ``query_args`` are :class:`search.SearchQuery` fields but principals."""
-    return get_index().search(search.SearchQuery(principals=principals(user), **query_args))
+def run_search(user: User, query_args: dict, *, plain_words: bool = False
+               ) -> search.SearchResults:
+    """Search as ``user``; ``query_args`` are :class:`search.SearchQuery` fields but principals.
+
+    ``plain_words`` is for people typing a problem in their own words (the search page): each
+    word also matches the scenario vocabulary's solution wording (``expand``), and when no
+    document holds every word the ones holding some are ranked instead (``fallback``;
+    ``results.relaxed`` says so, and the page must too). Both backends do both. The API keeps
+    every word required: its answers have no way to say they are partial.
+    """
+    options = {"expand": plain_words, "fallback": plain_words, **query_args}
+    return get_index().search(search.SearchQuery(principals=principals(user), **options))

@@ -1,5 +1,5 @@
 """Plain words: the document builder's labels, concept expansion, the partial-match fallback
-and ``python -m search rank`` (Whoosh; the PostgreSQL backend does not expand or fall back)."""
+and ``python -m search rank``. Expansion and fallback run on both backends (``store``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from search import SearchIndex, SearchQuery, package_document
+from search import SearchQuery, package_document
 from search.rank import main
 
 CATALOGUE = [
@@ -39,11 +39,10 @@ CATALOGUE = [
 
 
 @pytest.fixture
-def index(tmp_path, segmenter):
-    index = SearchIndex(tmp_path / "index", segmenter=segmenter)
-    index.apply(upserts=CATALOGUE)
-    yield index
-    index.close()
+def index(store, segmenter):
+    with store.open(segmenter, lock_timeout=10) as index:
+        index.apply(upserts=CATALOGUE)
+        yield index
 
 
 def ids(index, text, **options):
@@ -79,6 +78,26 @@ def test_fallback_ranks_partial_matches_when_all_words_cannot_match(index):
     assert found == [] and not results.relaxed
     # A query every word of which matches is not relaxed.
     assert not ids(index, "扫码 库位", fallback=True)[1].relaxed
+
+
+def test_fallback_keeps_filters_exclusions_and_the_suggestion(index):
+    found, results = ids(index, "扫码 库位 发票", fallback=True,
+                         filters={"category": ["device_monitoring"]})
+    assert found == [] and not results.relaxed
+    found, results = ids(index, "故障预警 手机 -检修", fallback=True)
+    assert found == [1] and results.relaxed
+    # Nothing matches any word: the strict search's spelling suggestion stays.
+    _, strict = ids(index, "扫马 xyzzy")
+    _, relaxed = ids(index, "扫马 xyzzy", fallback=True)
+    assert relaxed.suggestion == strict.suggestion and not relaxed.relaxed
+
+
+def test_expansion_and_fallback_together_highlight_the_expansion_terms(index):
+    found, results = ids(index, "机器老是坏 发票", expand=True, fallback=True)
+    assert found == [2] and results.relaxed
+    assert "<mark>" in str(results.hits[0].snippet_html)
+    # A repeated search with other options is not answered with the first one's results.
+    assert ids(index, "机器老是坏 发票")[0] == []
 
 
 def test_rank_cli_uses_the_apps_builder_expansion_and_fallback(tmp_path, capsys):
