@@ -479,3 +479,21 @@ def test_csv_export_and_the_admins_version(three, client, make_user, auth):
     assert [(r[0], r[1], r[-1]) for r in rows[4:]] == [
         (1, "服务商A", "正常"), (2, "服务商B", "正常"), (None, "服务商D", "淘汰"),
         (3, "服务商C", "正常")]
+
+
+def test_orders_without_a_quote_do_not_push_the_win_rate_above_one(deals, ctx):
+    """Regression (issue 17): orders placed without a quote (typical-case records) were
+    counted as won quotes, so a provider read "报价成交 200% (4/2)"."""
+    g = deals.provider("G")
+    with ctx.app_context():
+        deals.add(g, answer_hours=1, quoted=True, order=OrderStatus.ACCEPTED,
+                  delivered_at=ON_TIME)
+        deals.add(g, answer_hours=1, quoted=True)
+        deals.add(g, order=OrderStatus.ACCEPTED, delivered_at=ON_TIME)
+        deals.add(g, order=OrderStatus.PLACED)
+        db.session.commit()
+        record = service_records([g])[g]
+        assert (record.won, record.quoted, record.win_rate) == (1, 2, 0.5)
+        assert record.orders == 3
+        row = by_name(rank_providers(ANONYMOUS))["服务商G"]
+        assert all(0 <= value <= 1 for _name, value in row.components.items())

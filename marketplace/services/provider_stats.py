@@ -7,8 +7,9 @@ and the ranking (every provider, :mod:`marketplace.services.ranking`) count the 
 - **response time** — hours from a request (对接申请) to the provider's first answer, a quote or
   a decline (``DealRequest.responded_at``); the median over the answered requests (the mean of
   the two middle ones for an even count);
-- **win rate** — orders / requests it quoted: the share of its quotes an SME accepted (an
-  order cancelled later still counts, the quote did win);
+- **win rate** — quoted requests that became an order / requests it quoted: the share of its
+  quotes an SME accepted (an order cancelled later still counts, the quote did win). Orders
+  placed without a quote (typical-case records) are in neither count, so the rate stays 0–1;
 - **on-time rate** — orders delivered on or before their due date / orders delivered, the
   delivery day taken in China Standard Time, the zone the due date is set in;
 - **volume** — its orders that were not cancelled.
@@ -82,7 +83,7 @@ class ServiceRecord:
     rating_sum: int = 0
     median_response_hours: float | None = None
     quoted: int = 0  # requests it quoted
-    won: int = 0  # orders placed on its quotes, cancelled ones included
+    won: int = 0  # of those, requests that became an order, cancelled ones included
     delivered: int = 0
     on_time: int = 0
     orders: int = 0  # orders not cancelled: the volume
@@ -154,10 +155,11 @@ def _order_counts(providers: Providers) -> dict[int, dict]:
     delivered = Order.delivered_at.is_not(None)
     on_time = delivered & (local_date(Order.delivered_at) <= Order.due_date)
     rows = db.session.execute(
-        select(Order.provider_id, func.count(Order.id), _count_where(delivered),
+        select(Order.provider_id, _count_where(Quote.id.is_not(None)), _count_where(delivered),
                _count_where(on_time), _count_where(Order.status != OrderStatus.CANCELLED))
+        .outerjoin(Quote, Quote.request_id == Order.request_id)
         .where(Order.provider_id.in_(providers)).group_by(Order.provider_id))
-    return {pid: {"won": won, "delivered": int(done), "on_time": int(timely),
+    return {pid: {"won": int(won), "delivered": int(done), "on_time": int(timely),
                   "orders": int(live)}
             for pid, won, done, timely, live in rows}
 
