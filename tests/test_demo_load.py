@@ -71,3 +71,43 @@ def test_reference_codes_agree_across_packages():
     assert [c["code"] for c in categories] == list(CATEGORIES)
     assert {lv["code"]: lv["rank"] for lv in levels} == LEVEL_RANK
     assert set(LABELS["tier"]) == set(Tier.ALL)
+
+
+def test_demo_ledgers_read_like_bank_statements(app, client):
+    """Regression (issue 17): the province program's burn-down showed 总预算 ¥0 and a negative
+    可用余额 for months (its budget was dated at load time, after the history's reservations),
+    and a payment was dated in the future."""
+    from datetime import UTC
+
+    from marketplace.models import LedgerEntry
+    from marketplace.models._base import utcnow
+    from marketplace.services import subsidies
+
+    with app.app_context():
+        load_demo(build_demo())
+        db.session.commit()
+        now = utcnow()
+
+        def aware(moment):
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+        for program in db.session.scalars(db.select(SubsidyProgram)):
+            lines = subsidies.statement(program)
+            assert lines and lines[0].entry.kind == "adjust" and lines[0].budget_fen > 0
+            assert all(line.remaining_fen >= 0 for line in lines), program.name
+            assert all(row["remaining_fen"] >= 0 and row["budget_fen"] > 0
+                       for row in subsidies.burn_down(program))
+            assert subsidies.local_day(lines[0].entry.at) <= program.starts_on or all(
+                subsidies.local_day(line.entry.at) >= program.starts_on for line in lines)
+        assert all(aware(at) <= now for at in db.session.scalars(db.select(LedgerEntry.at)))
+        for claim in db.session.scalars(db.select(SubsidyClaim)):
+            assert claim.program.starts_on <= subsidies.local_day(claim.created_at)
+            assert claim.paid_at is None or aware(claim.paid_at) <= now
+        for order in db.session.scalars(db.select(Order)):
+            assert all(aware(at) <= now for at in (order.created_at, order.cancelled_at,
+                                                  order.delivered_at, order.accepted_at) if at)
+    client.post("/auth/login", data={"email": "province@demo.zgsz.cn",
+                                     "password": DEMO_PASSWORD})
+    page = client.get("/subsidies/programs/1").get_data(as_text=True)
+    assert "北京时间" in page and "¥0</td>" not in page.split("资金记录")[0]
+    assert "micro" not in page and "小型" in page

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, date, timedelta
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from ..extensions import db
 from ..models import (
@@ -36,11 +37,13 @@ from ..models import (
     Visibility,
 )
 from ..models._base import utcnow
+from . import subsidies
 from .accounts import hash_password
 from .diagnosis import load_demo_diagnoses
 from .events import load_demo_events
 from .packages import public_packages
 from .profiles import classify_size
+from .subsidies import LOCAL_TZ
 
 DEMO_PASSWORD = "zgsz-demo-2026"
 # email -> what the login is, as printed at start and in the README
@@ -250,8 +253,6 @@ def _package_data(package: Package, **changes):
 
 def _demo_subsidies() -> None:
     """A program at each level of the demo officials' regions, and a draft."""
-    from . import subsidies
-
     today = date.today()
     year_end = date(today.year, 12, 31) if today.month < 12 else date(today.year + 1, 12, 31)
     officials = {u.email: u for u in db.session.scalars(select(User).where(User.role == Role.GOV))}
@@ -281,7 +282,10 @@ def _demo_subsidies() -> None:
             categories=["quality"])),
     ]
     for email, activate, data in specs:
-        program = subsidies.create_program(officials[email], data)
+        # funded from its first day, before the history below reserves anything against it
+        with _ledger_dated(_start_moment(data)):
+            program = subsidies.create_program(officials[email], data)
+        program.created_at = _start_moment(data)
         if activate:
             subsidies.change_program_status(officials[email], program, "activate")
     db.session.flush()
@@ -293,7 +297,8 @@ def _demo_history(seed: int = 2026) -> None:
     packages at the time they were posted; most were quoted, about half of those ordered, and
     the orders went on to every later state, with reviews and province subsidies (reserved at
     the order, paid after acceptance). Written directly with past dates, not through the
-    services, which stamp everything with the present."""
+    services, which stamp everything with the present; every date is in the past, and the
+    programs' budgets are dated from the day they start, before anything is reserved."""
     rng = random.Random(seed)
     now = utcnow()
     home = db.session.scalar(select(User.enterprise_id).where(User.email == "sme@demo.zgsz.cn"))
@@ -308,6 +313,7 @@ def _demo_history(seed: int = 2026) -> None:
         by_category.setdefault(package.category_code, []).append(package)
     program = db.session.scalar(select(SubsidyProgram).join(SubsidyProgram.region).where(
         Region.parent_id.is_(None), SubsidyProgram.status == ProgramStatus.ACTIVE))
+    opens = _start_moment(program) if program is not None else None
     subsidised: set[int] = set()
     for need in rng.sample(needs, len(needs) // 3):
         offers = by_category.get(need.category_code)
@@ -316,11 +322,35 @@ def _demo_history(seed: int = 2026) -> None:
             if quotes and rng.random() < 0.55:
                 order = _history_order(rng, need, min(quotes, key=lambda q: q.price_fen), now)
                 if (program is not None and order.status == OrderStatus.ACCEPTED
+                        and _aware(order.created_at) >= opens
                         and need.enterprise_id not in subsidised
                         and need.enterprise.size_class_code in program.size_classes):
                     subsidised.add(need.enterprise_id)
-                    _history_claim(rng, program, order)
+                    _history_claim(rng, program, order, now)
     db.session.flush()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _start_moment(program: SubsidyProgram | subsidies.ProgramData) -> datetime:
+    """Midnight China Standard Time of the program's first day."""
+    return datetime.combine(program.starts_on, time(), LOCAL_TZ).astimezone(UTC)
+
+
+@contextmanager
+def _ledger_dated(moment: datetime):
+    """Ledger rows written inside carry ``moment`` instead of the present (the ledger is
+    append-only, so the demo dates its programs' initial budgets as they are written)."""
+    def stamp(_mapper, _connection, entry: LedgerEntry) -> None:
+        entry.at = moment
+
+    event.listen(LedgerEntry, "before_insert", stamp)
+    try:
+        yield
+    finally:
+        event.remove(LedgerEntry, "before_insert", stamp)
 
 
 def _history_requests(rng: random.Random, need: Need, packages: list[Package]) -> list[Quote]:
@@ -370,7 +400,8 @@ def _history_order(rng: random.Random, need: Need, quote: Quote, now) -> Order:
     delivered = placed + timedelta(days=quote.delivery_days * rng.uniform(0.6, 1.3))
     if roll < 0.05:
         order.status, order.cancel_reason, order.cancelled_at = (
-            OrderStatus.CANCELLED, "企业预算调整，双方协商取消。", placed + timedelta(days=2))
+            OrderStatus.CANCELLED, "企业预算调整，双方协商取消。",
+            min(placed + timedelta(days=2), now))
         need.status = NeedStatus.OPEN
     elif roll < 0.25 or delivered > now:
         order.status = OrderStatus.PLACED
@@ -399,9 +430,9 @@ HISTORY_REVIEWS = (
 )
 
 
-def _history_claim(rng: random.Random, program: SubsidyProgram, order: Order) -> None:
+def _history_claim(rng: random.Random, program: SubsidyProgram, order: Order, now) -> None:
     """A province claim for an accepted order: reserved when it was placed, most of them
-    approved and paid some days after the acceptance."""
+    approved and paid some days after the acceptance (unless that day is still to come)."""
     from .subsidies import Eligibility, subsidy_amount
 
     amount = subsidy_amount(program, order.amount_fen, 10**15, program.per_enterprise_cap_fen)
@@ -414,8 +445,8 @@ def _history_claim(rng: random.Random, program: SubsidyProgram, order: Order) ->
     db.session.flush()
     db.session.add(LedgerEntry(program_id=program.id, claim_id=claim.id, kind=EntryKind.RESERVE,
                                amount_fen=amount, at=order.created_at))
-    if rng.random() < 0.7:
-        paid = order.accepted_at + timedelta(days=rng.uniform(3, 20))
+    paid = order.accepted_at + timedelta(days=rng.uniform(3, 20))
+    if rng.random() < 0.7 and paid <= now:
         claim.status, claim.decided_at, claim.paid_at = ClaimStatus.PAID, paid, paid
         claim.payment_reference = f"JS-{paid:%Y%m%d}-{order.id:05d}"
         db.session.add(LedgerEntry(program_id=program.id, claim_id=claim.id, kind=EntryKind.PAY,

@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -66,6 +67,7 @@ from .txn import begin_write
 NAME_MIN, NAME_MAX, BASIS_MAX, REASON_MAX = 2, 120, 2000, 1000
 MAX_BUDGET_FEN = 100_000_000_000_00  # 1000 亿元: far above any real program, far below int64
 FULL_RATE_BP = 10_000
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the zone programs, claims and ledgers are read in
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_/.-]{2,63}$")
 
 PROGRAM_TRANSITIONS = {
@@ -593,6 +595,20 @@ def eligibility_names(facts: Eligibility) -> dict:
             "levels": list(levels)}
 
 
+RULE_MODELS = {"size_classes": SizeClass, "industries": Industry, "clusters": Cluster,
+               "categories": Category, "scenario_levels": ScenarioLevel}
+
+
+def rule_names(program: SubsidyProgram) -> dict[str, list[str]]:
+    """The names (in the reader's language) of the codes a program's rules list."""
+    names = {}
+    for attribute, model in RULE_MODELS.items():
+        rows = (db.session.get(model, code) for code in getattr(program, attribute))
+        names[attribute] = [row.label if row is not None else code
+                            for row, code in zip(rows, getattr(program, attribute), strict=True)]
+    return names
+
+
 def approve_claim(actor: User, claim: SubsidyClaim, note: str = "") -> None:
     """Approve a claim whose delivery was accepted and whose snapshot still passes its
     program's rules (:func:`review_eligibility`)."""
@@ -778,20 +794,49 @@ def claims_for(actor: User, filters: ClaimFilter = ClaimFilter(), limit: int = 2
 
 
 def ledger_of(program: SubsidyProgram) -> list[LedgerEntry]:
+    """The program's movements in the order they happened (time, then id)."""
     return list(db.session.scalars(select(LedgerEntry).where(LedgerEntry.program_id == program.id)
                                    .order_by(LedgerEntry.at, LedgerEntry.id)))
 
 
-def burn_down(program: SubsidyProgram) -> list[dict]:
-    """Per day with movements: budget, cumulative reserved+paid, paid and remaining."""
-    days: list[dict] = []
-    balance = Balance()
+@dataclass(frozen=True)
+class StatementLine:
+    """One ledger movement and the program's balance right after it, like a bank statement."""
+
+    entry: LedgerEntry
+    budget_fen: int
+    reserved_fen: int
+    paid_fen: int
+    remaining_fen: int
+
+
+def statement(program: SubsidyProgram) -> list[StatementLine]:
+    """Every movement in time order with the running balance after it."""
+    balance, lines = Balance(), []
     for entry in ledger_of(program):
         balance.add(entry.kind, entry.amount_fen)
-        day = entry.at.date()
-        row = {"day": day, "budget_fen": balance.budget_fen, "reserved_fen": balance.reserved_fen,
-               "paid_fen": balance.paid_fen, "remaining_fen": balance.remaining_fen}
-        if days and days[-1]["day"] == day:
+        lines.append(StatementLine(entry, balance.budget_fen, balance.reserved_fen,
+                                   balance.paid_fen, balance.remaining_fen))
+    return lines
+
+
+def local_day(moment: datetime) -> date:
+    """The calendar day of a stored moment in China Standard Time (SQLite hands back naive
+    UTC times)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def burn_down(program: SubsidyProgram) -> list[dict]:
+    """Per day with movements (China Standard Time): budget, reserved, paid and remaining at
+    the end of the day."""
+    days: list[dict] = []
+    for line in statement(program):
+        row = {"day": local_day(line.entry.at), "budget_fen": line.budget_fen,
+               "reserved_fen": line.reserved_fen, "paid_fen": line.paid_fen,
+               "remaining_fen": line.remaining_fen}
+        if days and days[-1]["day"] == row["day"]:
             days[-1] = row
         else:
             days.append(row)

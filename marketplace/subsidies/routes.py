@@ -92,7 +92,8 @@ def _program_page(program, adjust_form=None, status: int = 200):
         "subsidies/program.html", program=program,
         balance=subsidies.balances([program.id])[program.id], manager=manager,
         can_manage=program.can_manage(current_user),
-        ledger=subsidies.ledger_of(program) if manager else [],
+        rules=subsidies.rule_names(program),
+        statement=subsidies.statement(program) if manager else [],
         burn=subsidies.burn_down(program) if manager else [],
         adjust_form=adjust_form or AdjustForm()), status
 
