@@ -41,14 +41,19 @@ def _touched(session: Session) -> set[tuple[str, int]]:
     return {key for key in keys if key[1] is not None}
 
 
-@event.listens_for(Session, "after_flush")
-def _log_changes(session: Session, _context) -> None:
-    keys = _touched(session)
+def log_changes(session: Session, keys: set[tuple[str, int]]) -> None:
+    """Log ``(kind, id)`` changes in the session's transaction; also for changes no flushed
+    object shows (a subsidy program opening changes its packages' 可享补贴 flag)."""
     if keys:
         session.connection().execute(
             insert(Change.__table__), [{"kind": k, "object_id": i} for k, i in sorted(keys)]
         )
         session.info["logged_changes"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _log_changes(session: Session, _context) -> None:
+    log_changes(session, _touched(session))
 
 
 @event.listens_for(Session, "after_commit")

@@ -279,3 +279,108 @@ def test_plain_words_find_partial_matches_and_the_page_says_so(client, app, make
     assert "扫码出入库" in page and "部分匹配" not in page
     page = _search(client, q="xyzzy 发票")
     assert "没有找到结果" in page and "部分匹配" not in page
+
+
+# -- 可享补贴 and the after-subsidy price ---------------------------------------------------------
+
+
+def _program(app, official, **rules) -> int:
+    """An active program of the official's region: 50 % up to 500 yuan, budget 1000 yuan."""
+    from datetime import timedelta
+
+    from marketplace.services import deals, subsidies
+
+    today = deals.today()
+    data = subsidies.ProgramData(
+        name="数字化改造补贴", policy_basis="苏工信〔2026〕1号", mode="percent", rate_bp=5000,
+        fixed_fen=0, per_order_cap_fen=50_000, per_enterprise_cap_fen=80_000,
+        budget_fen=100_000, starts_on=today - timedelta(days=1),
+        ends_on=today + timedelta(days=30), **rules)
+    with app.app_context():
+        actor = db.session.get(User, official.id)
+        program = subsidies.create_program(actor, data)
+        subsidies.change_program_status(actor, program, "activate")
+        db.session.commit()
+        return program.id
+
+
+def _program_step(app, official, program_id, step):
+    from marketplace.models import SubsidyProgram
+    from marketplace.services import subsidies
+
+    with app.app_context():
+        actor = db.session.get(User, official.id)
+        program = db.session.get(SubsidyProgram, program_id)
+        step(subsidies, actor, program)
+        db.session.commit()
+        search_service.drain_all()
+
+
+def _subsidised(client, q="联网看板"):
+    return _search(client, q=q, subsidy="true")
+
+
+def test_the_subsidy_facet_follows_the_programs(app, client, make_user, make_provider,
+                                                make_package):
+    official = make_user(role="gov", region_code="320500")
+    provider = make_provider(regions=("320500",))
+    far = make_provider(name="只服务南京的服务商", regions=("320100",))
+    make_package(provider.id, title="注塑机联网看板")
+    make_package(far.id, title="南京联网看板")
+    make_package(provider.id, title="免费联网看板", price_fen=0)
+    with app.app_context():
+        search_service.drain_all()
+    assert "注塑机联网看板" not in _subsidised(client)  # no program yet: 暂无补贴
+    program_id = _program(app, official)
+    with app.app_context():
+        search_service.drain_all()
+    page = _subsidised(client)
+    # Served in the program's city and not free: 可享补贴; the Nanjing-only and the free one not.
+    assert "注塑机联网看板" in page
+    assert "南京联网看板" not in page and "免费联网看板" not in page
+    # The budget withdrawn to nothing, then back: the flag follows.
+    _program_step(app, official, program_id,
+                  lambda s, actor, p: s.adjust_budget(actor, p, -100_000, "预算收回"))
+    assert "注塑机联网看板" not in _subsidised(client)
+    _program_step(app, official, program_id,
+                  lambda s, actor, p: s.adjust_budget(actor, p, 50_000, "追加预算"))
+    assert "注塑机联网看板" in _subsidised(client)
+    _program_step(app, official, program_id,
+                  lambda s, actor, p: s.change_program_status(actor, p, "close"))
+    assert "注塑机联网看板" not in _subsidised(client)
+
+
+def test_a_category_rule_limits_the_facet_and_the_rebuild_keeps_it(app, client, make_user,
+                                                                   make_provider, make_package):
+    official = make_user(role="gov", region_code="320000")
+    provider = make_provider()
+    make_package(provider.id, title="注塑机联网看板")
+    make_package(provider.id, title="视觉联网看板质检", category_code="quality")
+    _program(app, official, categories=["quality"])
+    with app.app_context():
+        search_service.drain_all()
+        search_service.rebuild()
+    page = _subsidised(client)
+    assert "视觉联网看板质检" in page and "注塑机联网看板" not in page
+
+
+def test_smes_see_their_price_after_subsidy_with_the_unit(app, client, auth, make_user,
+                                                          make_provider, make_package,
+                                                          make_enterprise):
+    official = make_user(role="gov", region_code="320505")  # the SMEs' county
+    provider = make_provider()
+    make_package(provider.id, title="注塑机联网看板", price_fen=60_000, price_unit="per_month")
+    _program(app, official)
+    with app.app_context():
+        search_service.drain_all()
+    anonymous = _search(client, q="联网看板")
+    assert "¥600 元/月" in anonymous and "补贴后" not in anonymous
+    auth.login(make_user())  # an SME in 320505: 50 % of 600, capped at 500 → 300
+    page = _search(client, q="联网看板")
+    assert "¥600 元/月" in page and "补贴后 ¥300 元/月" in page
+    listing = client.get("/packages/").get_data(as_text=True)
+    assert "补贴后 ¥300 元/月" in listing
+    # Outside the program's county: the list price only.
+    auth.logout()
+    auth.login(make_user(enterprise_id=make_enterprise(county="320102", name="南京某厂").id))
+    assert "补贴后" not in _search(client, q="联网看板")

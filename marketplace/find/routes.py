@@ -11,7 +11,7 @@ import search
 from ..extensions import db
 from ..models import Category, Cluster, Industry, Region, ScenarioLevel
 from ..services.figures import kept
-from ..services.search import run_search
+from ..services.search import hit_packages, run_search
 from ..templating import LABELS, query_args
 
 bp = Blueprint("find", __name__)
@@ -77,9 +77,10 @@ def index():
         error = None
     except search.SearchError:
         results, error = None, _l("搜索暂时不可用，请稍后再试。")
+    packages = hit_packages(results) if results is not None and kind == "package" else {}
     return render_template(
         "find/index.html", kind=kind, args=args, results=results, error=error,
         labels=kept(f"search-labels:{get_locale()}", "LANDING_CACHE_SECONDS",
                     _reference_labels)[0], facet_titles=FACET_TITLES, sort_labels=SORT_LABELS,
-        toggle_url=toggle_url,
+        toggle_url=toggle_url, packages=packages,
     )

@@ -32,7 +32,9 @@ from matching.text import default_segmenter
 from ..extensions import db
 from ..models import Change, Enterprise, Need, Package, User, Visibility
 from ..models._base import utcnow
-from .packages import package_details
+from . import subsidies
+from .deals import today
+from .packages import package_card_details, package_details
 from .regions import region_codes_up
 
 log = logging.getLogger("marketplace.search")
@@ -101,8 +103,14 @@ def need_acl(need: Need) -> tuple[str, ...]:
 # -- records ------------------------------------------------------------------------------------
 
 
-def package_doc(package: Package) -> search.PackageDoc:
-    """The library's document builder, so ``python -m search rank`` indexes what we index."""
+def package_doc(package: Package, programs: list | None = None) -> search.PackageDoc:
+    """The library's document builder, so ``python -m search rank`` indexes what we index.
+
+    ``programs`` are the open subsidy programs (:func:`subsidies.open_programs`, read once per
+    batch); the package is 可享补贴 when one of them may subsidise it.
+    """
+    if programs is None:
+        programs = subsidies.open_programs(today())
     provider = package.provider
     return search.package_document(
         package.id, package.title, summary=package.summary, description=package.description,
@@ -114,6 +122,7 @@ def package_doc(package: Package) -> search.PackageDoc:
         regions_served=tuple(r.code for r in provider.regions_served),
         deployment=package.deployment, price_fen=package.price_fen,
         provider_id=provider.id, provider_tier=provider.tier,
+        subsidy_available=any(subsidies.may_subsidise(p, package) for p in programs),
         created=package.created_at, published=package.published_at, acl=package_acl(package),
     )
 
@@ -228,7 +237,8 @@ def _drain_locked(index, limit: int) -> int:
         return 0
     wanted = {"package": {r.object_id for r in rows if r.kind == "package"},
               "need": {r.object_id for r in rows if r.kind == "need"}}
-    upserts = [package_doc(p) for p in _packages(wanted["package"])]
+    programs = subsidies.open_programs(today())
+    upserts = [package_doc(p, programs) for p in _packages(wanted["package"])]
     upserts += [need_doc(n) for n in _needs(wanted["need"])]
     found = {(doc.kind, doc.id) for doc in upserts}
     deletes = [(kind, i) for kind, ids in wanted.items() for i in ids if (kind, i) not in found]
@@ -255,8 +265,9 @@ def rebuild() -> dict[str, int]:
     started = utcnow()
     index = get_index()
     workers = current_app.config.get("SEARCH_REBUILD_WORKERS", 2)
+    programs = subsidies.open_programs(today())
     counts = {
-        "package": index.rebuild("package", (package_doc(p) for p in _packages()),
+        "package": index.rebuild("package", (package_doc(p, programs) for p in _packages()),
                                  workers=workers),
         "need": index.rebuild("need", (need_doc(n) for n in _needs()), workers=workers),
     }
@@ -287,3 +298,13 @@ def run_search(user: User, query_args: dict, *, plain_words: bool = False
     """
     options = {"expand": plain_words, "fallback": plain_words, **query_args}
     return get_index().search(search.SearchQuery(principals=principals(user), **options))
+
+
+def hit_packages(results: search.SearchResults) -> dict[int, Package]:
+    """The packages of a page of package hits, by id, loaded as cards show them (the price
+    unit and the subsidy rule are not in the index)."""
+    ids = [hit.id for hit in results.hits]
+    if not ids:
+        return {}
+    query = select(Package).options(*package_card_details()).where(Package.id.in_(ids))
+    return {package.id: package for package in db.session.scalars(query)}

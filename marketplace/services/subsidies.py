@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..changes import log_changes
 from ..extensions import db
 from ..models import (
     Category,
@@ -334,6 +335,48 @@ def best_offer(enterprise: Enterprise, package: Package, order_fen: int, on: dat
     return OfferBook(enterprise, on, lock).best(package, order_fen)
 
 
+# -- the search page's 可享补贴 facet -------------------------------------------------------------
+
+
+def open_programs(on: date) -> list[SubsidyProgram]:
+    """Active programs valid on ``on`` with budget left: those 可享补贴 counts, by id."""
+    programs = list(db.session.scalars(
+        select(SubsidyProgram)
+        .where(SubsidyProgram.status == ProgramStatus.ACTIVE, SubsidyProgram.starts_on <= on,
+               SubsidyProgram.ends_on >= on)
+        .order_by(SubsidyProgram.id)))
+    money = balances(p.id for p in programs)
+    return [p for p in programs if money[p.id].remaining_fen > 0]
+
+
+def may_subsidise(program: SubsidyProgram, package: Package) -> bool:
+    """Whether some SME could have an order of ``package`` subsidised by ``program``: the
+    package rules admit it, it is not free, and its provider serves somewhere in the program's
+    region (or everywhere). The enterprise rules (size, industry, cluster, per-enterprise cap)
+    are the SME's own; the logged-in SME sees its own best offer beside the price."""
+    if package.price_fen == 0 or package_problem(program, package) is not None:
+        return False
+    served = package.provider.regions_served
+    return not served or any(r.contains(program.region) or program.region.contains(r)
+                             for r in served)
+
+
+def _is_open(program: SubsidyProgram, remaining_fen: int) -> bool:
+    from .deals import today  # deals uses this module
+
+    return (program.status == ProgramStatus.ACTIVE
+            and program.starts_on <= today() <= program.ends_on and remaining_fen > 0)
+
+
+def _reindex_packages_of(program: SubsidyProgram) -> None:
+    """The program opened or closed for 可享补贴: queue the packages its category rule admits
+    for the search index (the drain recomputes each flag from every open program)."""
+    query = select(Package.id)
+    if program.categories:
+        query = query.where(Package.category_code.in_(program.categories))
+    log_changes(db.session, {("package", i) for i in db.session.scalars(query)})
+
+
 # -- programs -----------------------------------------------------------------------------------
 
 
@@ -416,6 +459,12 @@ def _entry(actor: User | None, program: SubsidyProgram, kind: str, amount_fen: i
                         amount_fen=amount_fen, actor_id=getattr(actor, "id", None), note=note)
     db.session.add(entry)
     db.session.flush()  # the unique (claim, kind) refuses a second reserve/release/payment
+    effect = {EntryKind.ADJUST: amount_fen, EntryKind.RESERVE: -amount_fen,
+              EntryKind.RELEASE: amount_fen}.get(kind, 0)
+    if effect:
+        after = balances([program.id])[program.id].remaining_fen
+        if _is_open(program, after) != _is_open(program, after - effect):
+            _reindex_packages_of(program)
     audit.record(actor, f"ledger_{kind}", entry, region_id=program.region_id,
                  program_id=program.id, claim_id=entry.claim_id, amount_fen=amount_fen)
     return entry
@@ -463,7 +512,11 @@ def update_program(actor: User, program: SubsidyProgram, data: ProgramData) -> N
 
 def change_program_status(actor: User, program: SubsidyProgram, action: str) -> None:
     _require_manager(actor, program)
+    remaining = balances([program.id])[program.id].remaining_fen
+    was_open = _is_open(program, remaining)
     apply_step(PROGRAM_TRANSITIONS, program, action, _l("政策当前状态不能这样操作。"))
+    if _is_open(program, remaining) != was_open:
+        _reindex_packages_of(program)
     audit.record(actor, f"{action}_program", program, region_id=program.region_id)
 
 
