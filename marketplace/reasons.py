@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
 from .models import Category, Cluster, Enterprise, Industry, Need, ScenarioLevel
 from .services.regions import region_by_code
-from .templating import label
+from .templating import label, money
 
 MAX_REASONS = 5
 
@@ -27,8 +28,26 @@ def _words(values) -> str:
     return "、".join(str(v) for v in values if not str(v).isdigit())
 
 
+def _concepts(params: dict) -> str:
+    """The shared concepts' labels in the page's language (the vocabulary has both)."""
+    locale = get_locale()
+    english = locale is not None and locale.language == "en"
+    labels = (params.get("labels_en") if english else None) or params.get("labels", [])
+    return str(_l("都涉及：%(v)s", v=str(_l("、")).join(labels))) if labels else ""
+
+
+def _within_budget(params: dict) -> str:
+    """"预算内" for a total price; for a price per month or year, the estimate it rests on
+    (:func:`services.matching.budget_reason` sets it, or drops the reason)."""
+    months = params.get("months")
+    if not months:
+        return str(_l("预算内"))
+    return str(_l("按 %(n)d 个月估算 %(v)s，在预算内", n=int(months),
+                  v=money(params.get("estimate_fen"))))
+
+
 TEXTS = {
-    "shared_concepts": lambda p: _l("都涉及：%(v)s", v="、".join(p.get("labels", []))),
+    "shared_concepts": _concepts,
     "shared_terms": lambda p: (_l("共同关键词：%(v)s", v=_words(p.get("terms", [])))
                                if _words(p.get("terms", [])) else ""),
     "same_category": lambda p: _l("类别一致"),
@@ -36,10 +55,11 @@ TEXTS = {
     "same_level": lambda p: _l("场景层级一致"),
     "adjacent_level": lambda p: _l("相邻场景层级（%(v)s）",
                                    v=_name(ScenarioLevel, p.get("level"))),
-    "same_industry": lambda p: _l("同行业：%(v)s", v=_name(Industry, p.get("industry"))),
+    "same_industry": lambda p: (_l("同行业：%(v)s", v=_name(Industry, p["industry"]))
+                                if p.get("industry") else ""),
     "same_cluster": lambda p: _l("同产业集群：%(v)s", v=_name(Cluster, p.get("cluster"))),
     "serves_region": lambda p: _l("服务%(v)s", v=_region(p.get("region", ""))),
-    "within_budget": lambda p: _l("预算内"),
+    "within_budget": _within_budget,
     "subsidy": lambda p: _l("可享补贴"),
     "chain_leader_platform": lambda p: _l("链主平台：%(v)s",
                                           v=_enterprise(p.get("chain_leader_id"))),

@@ -258,3 +258,56 @@ def test_provider_leads_are_ranked_once_a_minute_but_read_fresh(app, chain, make
         assert "注塑机开机率看板" in client.get("/packages/leads").get_data(as_text=True)
     finally:
         cache.init_app(app, config={"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True})
+
+
+def _reasons_of(app, need_id: int) -> dict[int, dict[str, dict]]:
+    """Per recommended package, its reasons' parameters by code."""
+    with app.app_context():
+        need = db.session.get(Need, need_id)
+        return {s.item.id: {r.code: dict(r.params) for r in s.reasons}
+                for s in matching_service.packages_for_need(need)}
+
+
+def test_concept_labels_follow_the_page_language(app, chain):
+    concepts = _reasons_of(app, chain["need"])[chain["outside_package"]]["shared_concepts"]
+    client = _login(app, chain["user"])
+    page = client.get(f"/needs/{chain['need']}").get_data(as_text=True)
+    assert "都涉及：" + "、".join(concepts["labels"]) in page
+    client.post("/lang/en", data={"next": "/"})
+    page = client.get(f"/needs/{chain['need']}").get_data(as_text=True)
+    assert "Both about: " + ", ".join(concepts["labels_en"]) in page
+    assert concepts["labels"][0] not in page.split("Both about: ", 1)[1].split("<", 1)[0]
+
+
+@pytest.mark.parametrize(("unit", "price_fen", "shown"), [
+    ("per_project", 1_000_000, "预算内"),
+    ("per_month", 100_000, "按 12 个月估算 ¥12,000，在预算内"),  # 12 × 1000 ≤ 20000
+    ("per_year", 1_000_000, "按 12 个月估算 ¥10,000，在预算内"),
+    ("per_month", 1_000_000, None),  # 12 × 10000 yuan is over the budget: no claim
+    ("per_device", 100_000, None),  # how many devices? no claim
+])
+def test_within_budget_is_claimed_only_as_the_price_unit_allows(
+        app, make_enterprise, make_provider, make_package, make_user, make_need, unit,
+        price_fen, shown):
+    sme = make_enterprise()
+    make_package(make_provider().id, title="注塑机联网监测", price_fen=price_fen,
+                 price_unit=unit, description="注塑机联网，实时监测停机与开机率。")
+    need = make_need(sme.id, description=NEED_TEXT, budget_max_fen=2_000_000)
+    page = _login(app, make_user(enterprise_id=sme.id).id).get(f"/needs/{need}")
+    text = page.get_data(as_text=True)
+    assert "注塑机联网监测" in text
+    if shown is None:
+        assert "预算内" not in text
+    else:
+        assert shown in text
+        assert ("按 12 个月估算" in text) == (unit != "per_project")
+
+
+def test_same_industry_needs_an_industry(app):
+    from marketplace.reasons import reason_texts
+    from matching import Reason
+
+    with app.test_request_context():
+        assert reason_texts([Reason("same_industry", {})]) == []
+        assert reason_texts([Reason("same_industry", {"industry": "C29"})])[0]["text"].startswith(
+            "同行业")

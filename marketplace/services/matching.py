@@ -291,6 +291,42 @@ class Suggestion:
     reasons: tuple[matching.Reason, ...]
 
 
+#: How a price per period is compared with a need's total budget: over this many months.
+BUDGET_MONTHS = {"per_month": 12, "per_year": 12}
+PERIOD_MONTHS = {"per_month": 1, "per_year": 12}
+
+
+def budget_reason(reason: matching.Reason, price_unit: str) -> matching.Reason | None:
+    """"Within budget" as the package's price unit allows it to be said.
+
+    A total price (per set, per project) compares with a total budget as it is. A price per
+    month or year is estimated over :data:`BUDGET_MONTHS` (``months`` and ``estimate_fen`` are
+    added, and the page states the assumption); no claim if the estimate is over the budget. A
+    price per device cannot be compared without a device count: no claim.
+    """
+    params = dict(reason.params)
+    if price_unit not in PERIOD_MONTHS:
+        return reason if price_unit in ("per_set", "per_project") else None
+    price, budget = params.get("price_fen"), params.get("budget_max_fen")
+    if price is None or budget is None:
+        return None
+    months = BUDGET_MONTHS[price_unit]
+    estimate = price * months // PERIOD_MONTHS[price_unit]
+    if estimate > budget:
+        return None
+    return matching.Reason(reason.code, {**params, "months": months, "estimate_fen": estimate})
+
+
+def _reasons_for(package: Package, reasons) -> tuple[matching.Reason, ...]:
+    out = []
+    for reason in reasons:
+        if reason.code == "within_budget":
+            reason = budget_reason(reason, package.price_unit)
+        if reason is not None:
+            out.append(reason)
+    return tuple(out)
+
+
 def _load(model, recommendations, query=None) -> list[Suggestion]:
     ids = [r.id for r in recommendations]
     if not ids:
@@ -299,7 +335,9 @@ def _load(model, recommendations, query=None) -> list[Suggestion]:
     if model is Package:
         query = query.options(*package_card_details())
     found = {obj.id: obj for obj in db.session.scalars(query)}
-    return [Suggestion(found[r.id], r.score, tuple(r.reasons))
+    return [Suggestion(found[r.id], r.score,
+                       _reasons_for(found[r.id], r.reasons) if model is Package
+                       else tuple(r.reasons))
             for r in recommendations if r.id in found]
 
 
