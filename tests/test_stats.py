@@ -124,7 +124,8 @@ def test_the_city_sees_its_counties(app, region_world):
     data = dashboard(app, region_world["city"])
     f = data.funnel
     assert (f.posted, f.matched, f.converted) == (4, 3, 1)
-    assert f.median_hours_to_request == 24  # of 24, 10 and 30 hours
+    # both medians over the needs that got a quote (需求一 and 需求四), one cohort
+    assert f.median_hours_to_request == 27  # of 24 and 30 hours
     assert f.median_hours_to_quote == 44  # of 48 and 40
     assert f.match_rate == 0.75 and f.conversion_rate == 0.25
     rows = {r.key: (r.posted, r.matched, r.converted) for r in data.regions}
@@ -247,3 +248,49 @@ def test_stats_pages_take_any_query_argument_names(app, region_world, query):
     city = login(app, region_world["city"])
     for path in ("/stats/", "/stats/report"):
         assert city.get(path, query_string=query).status_code in (200, 400), (path, query)
+
+
+def test_request_and_quote_medians_cannot_contradict(app, region_world, make_need):
+    """Regression (issue 17): /stats/ read "posting → first request" 10.0 days but "posting →
+    first quote" 4.2 days, the medians being taken over different needs. Five more needs of 甲企业
+    get a late request and no quote: the request median no longer jumps past the quote's."""
+    with app.app_context():
+        enterprise = db.session.scalar(db.select(Enterprise).where(Enterprise.name == "甲企业"))
+        package = db.session.scalar(db.select(DealRequest.package_id))
+        provider = db.session.scalar(db.select(DealRequest.provider_id))
+        ids = [make_need(enterprise.id, title=f"晚到的申请{i}", created_at=at("2026-06-01"))
+               for i in range(5)]
+        for need in ids:
+            db.session.add(DealRequest(need_id=need, package_id=package, provider_id=provider,
+                                       enterprise_id=enterprise.id, status="pending",
+                                       created_at=at("2026-06-01", 500)))
+        db.session.commit()
+    f = dashboard(app, region_world["city"]).funnel
+    assert f.matched == 8
+    assert f.median_hours_to_request == 27 <= f.median_hours_to_quote == 44
+    assert f.median_hours_to_quote <= f.median_hours_to_order
+
+
+def test_a_years_figures_hold_only_that_year(app, region_world, client):
+    """Regression (issue 17): the 2025 report showed 2026's reserved money, programs and chain
+    adoption, and the 2026 report's 已拨付 (from the programs) disagreed with its size table."""
+    with app.app_context():
+        claim = db.session.scalar(db.select(SubsidyClaim))
+        claim.created_at, claim.status, claim.paid_at = at("2026-03-10"), "paid", at("2026-03-20")
+        claim.payment_reference = "PAY-2026-1"
+        db.session.add(LedgerEntry(program_id=claim.program_id, claim_id=claim.id, kind="pay",
+                                   amount_fen=claim.amount_fen, at=at("2026-03-20")))
+        db.session.commit()
+    province = region_world["province"]
+    last_year = dashboard(app, province, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    assert last_year.funnel.posted == 0 and last_year.programs == []
+    assert all((s.reserved_fen, s.paid_fen, s.claims) == (0, 0, 0) for s in last_year.sizes)
+    assert all(c.adopted == 0 for c in last_year.chains)
+    year = dashboard(app, province, start=date(2026, 1, 1), end=date(2026, 12, 31))
+    assert sum(p.paid_fen for p in year.programs) == sum(s.paid_fen for s in year.sizes) == 300_000
+    assert sum(p.reserved_fen for p in year.programs) == 0
+    AuthActions(client, app).login(province)
+    page = client.get("/stats/report?year=2025").get_data(as_text=True)
+    assert "县补贴" not in page and "¥3,000" not in page
+    page = client.get("/stats/report?year=2026").get_data(as_text=True)
+    assert "已拨付 ¥3,000" in page

@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     null,
+    or_,
     select,
     tuple_,
     union_all,
@@ -39,6 +40,8 @@ from ..models import (
     Category,
     ClaimStatus,
     Enterprise,
+    EntryKind,
+    LedgerEntry,
     Need,
     NeedStatus,
     Order,
@@ -57,7 +60,6 @@ from ..models import (
 from .errors import NotFound
 from .figures import kept
 from .regions import region_ids_governed
-from .subsidies import balances
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 TOP_UNMET = 10
@@ -129,15 +131,22 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL_TZ)
 
 
+def _in_period(column, scope: Scope) -> list:
+    """Conditions keeping moments of ``column`` inside the scope's days (China Standard Time)."""
+    conditions = []
+    if scope.start:
+        conditions.append(column >= _start_of(scope.start))
+    if scope.end:
+        conditions.append(column < _start_of(scope.end + timedelta(days=1)))
+    return conditions
+
+
 def _scoped_needs(scope: Scope, *columns) -> Select:
     query = (select(*columns).select_from(Need)
              .join(Enterprise, Enterprise.id == Need.enterprise_id))
     if not scope.every_region:
         query = query.where(Enterprise.county_id.in_(scope.region_ids))
-    if scope.start:
-        query = query.where(Need.created_at >= _start_of(scope.start))
-    if scope.end:
-        query = query.where(Need.created_at < _start_of(scope.end + timedelta(days=1)))
+    query = query.where(*_in_period(Need.created_at, scope))
     if scope.industry:
         query = query.where(Enterprise.industry_code == scope.industry)
     if scope.cluster:
@@ -240,7 +249,7 @@ def _breakdowns(facts: CTE):
     keys = (_month_label(f.month), f.category, f.county)
     if _postgres():
         medians = [select(func.percentile_cont(0.5).within_group(f[step] - f.created_at))
-                   .where(f[step].is_not(None)).scalar_subquery() for step in STEPS]
+                   .where(*_cohort(f, step)).scalar_subquery() for step in STEPS]
         return (select(func.grouping(f.month, f.category, f.county), *keys, *_counted(f),
                        *medians)
                 .group_by(func.grouping_sets(f.month, f.category, f.county, tuple_())))
@@ -278,12 +287,21 @@ def need_counts(scope: Scope) -> NeedCounts:
     return NeedCounts(total, medians, groups, unmet)
 
 
+def _cohort(f, step: str) -> list:
+    """The needs a median of ``step`` is taken over: the times to a first request and to a
+    first quote are both measured on the needs that got a quote (one cohort, so the first
+    cannot exceed the second: a need's first request comes before its first quote); the time
+    to an order on the needs that got a quote and an order."""
+    return [f.quoted.is_not(None)] + ([f.ordered.is_not(None)] if step == "ordered" else [])
+
+
 def _python_medians(facts: CTE) -> tuple[float | None, ...]:
-    rows = db.session.execute(select(facts.c.created_at, *(facts.c[s] for s in STEPS))).all()
+    f = facts.c
     medians = []
-    for i in range(1, len(STEPS) + 1):
-        hours = [(_aware(row[i]) - _aware(row[0])).total_seconds() / 3600
-                 for row in rows if row[i] is not None]
+    for step in STEPS:
+        rows = db.session.execute(select(f.created_at, f[step]).where(*_cohort(f, step))).all()
+        hours = [(_aware(done) - _aware(posted)).total_seconds() / 3600
+                 for posted, done in rows]
         medians.append(median(hours) if hours else None)
     return tuple(medians)
 
@@ -394,7 +412,7 @@ class ChainRow:
     leader_id: int
     leader: str
     members: int  # SMEs of the chain in the region
-    adopted: int  # of them, with a live order for a package of the leader's platform
+    adopted: int  # of them, with a live order (placed in the period) for the leader's platform
 
     @property
     def rate(self) -> float | None:
@@ -419,7 +437,8 @@ def chains(scope: Scope) -> list[ChainRow]:
         .join(Package, Package.id == Order.package_id)
         .join(Provider, Provider.id == Package.provider_id)
         .where(*in_scope, Order.status != OrderStatus.CANCELLED,
-               Provider.lead_enterprise_id == Enterprise.chain_leader_id)
+               Provider.lead_enterprise_id == Enterprise.chain_leader_id,
+               *_in_period(Order.created_at, scope))
         .group_by(Enterprise.chain_leader_id)).all())
     rows = [ChainRow(int(i), name, int(n), int(adopted.get(i, 0))) for i, name, n in members]
     return sorted(rows, key=lambda r: (-r.members, r.leader))
@@ -435,37 +454,56 @@ class MoneyRow:
     claims: int = 0
 
 
+HELD = (ClaimStatus.RESERVED, ClaimStatus.APPROVED)
+
+
+def _claim_money(scope: Scope) -> list:
+    """held (reserved in the period, not paid yet), paid (paid in the period) and how many
+    claims either counts: one definition for the program and the size tables, so both add up
+    to the same totals. Without a period they equal the ledgers' reserved and paid."""
+    reserved_in = and_(SubsidyClaim.status.in_(HELD),
+                       *_in_period(SubsidyClaim.created_at, scope))
+    paid_in = and_(SubsidyClaim.status == ClaimStatus.PAID,
+                   *_in_period(SubsidyClaim.paid_at, scope))
+    return [func.sum(case((reserved_in, SubsidyClaim.amount_fen), else_=literal(0))),
+            func.sum(case((paid_in, SubsidyClaim.amount_fen), else_=literal(0))),
+            func.count(case((or_(reserved_in, paid_in), 1)))]
+
+
+def _money(rows) -> dict:
+    return {key: (int(h or 0), int(p or 0), int(n or 0)) for key, h, p, n in rows}
+
+
 def subsidy_programs(scope: Scope) -> list[MoneyRow]:
-    """The programs of the region and the regions below it, with their ledger balances."""
-    programs = db.session.scalars(select(SubsidyProgram).where(
-        SubsidyProgram.region_id.in_(scope.region_ids)).order_by(SubsidyProgram.id)).all()
-    money = balances(p.id for p in programs)
-    counts = dict(db.session.execute(
-        select(SubsidyClaim.program_id, func.count(SubsidyClaim.id))
-        .where(SubsidyClaim.program_id.in_([p.id for p in programs]),
-               SubsidyClaim.status.in_(ClaimStatus.HOLDING))
-        .group_by(SubsidyClaim.program_id)).all())
-    return [MoneyRow(str(p.id), p.name, money[p.id].budget_fen, money[p.id].reserved_fen,
-                     money[p.id].paid_fen, int(counts.get(p.id, 0))) for p in programs]
+    """The programs set up by the region or the regions below it that run during the period,
+    each with its budget at the period's end and the money of :func:`_claim_money`."""
+    query = select(SubsidyProgram).where(SubsidyProgram.region_id.in_(scope.region_ids))
+    if scope.start:
+        query = query.where(SubsidyProgram.ends_on >= scope.start)
+    if scope.end:
+        query = query.where(SubsidyProgram.starts_on <= scope.end)
+    programs = db.session.scalars(query.order_by(SubsidyProgram.id)).all()
+    ids = [p.id for p in programs]
+    before_end = [LedgerEntry.at < _start_of(scope.end + timedelta(days=1))] if scope.end else []
+    budgets = dict(db.session.execute(
+        select(LedgerEntry.program_id, func.sum(LedgerEntry.amount_fen))
+        .where(LedgerEntry.program_id.in_(ids), LedgerEntry.kind == EntryKind.ADJUST,
+               *before_end).group_by(LedgerEntry.program_id)).all())
+    money = _money(db.session.execute(
+        select(SubsidyClaim.program_id, *_claim_money(scope))
+        .where(SubsidyClaim.program_id.in_(ids)).group_by(SubsidyClaim.program_id)))
+    return [MoneyRow(str(p.id), p.name, int(budgets.get(p.id) or 0),
+                     *money.get(p.id, (0, 0, 0))) for p in programs]
 
 
 def subsidies_by_size(scope: Scope) -> list[MoneyRow]:
-    """Subsidies held (reserved or approved) and paid to the region's enterprises, by size."""
-    held = func.sum(case((SubsidyClaim.status.in_((ClaimStatus.RESERVED, ClaimStatus.APPROVED)),
-                          SubsidyClaim.amount_fen), else_=literal(0)))
-    paid = func.sum(case((SubsidyClaim.status == ClaimStatus.PAID, SubsidyClaim.amount_fen),
-                         else_=literal(0)))
-    query = (select(Enterprise.size_class_code, held, paid, func.count(SubsidyClaim.id))
-             .join(Enterprise, Enterprise.id == SubsidyClaim.enterprise_id)
-             .where(Enterprise.county_id.in_(scope.region_ids),
-                    SubsidyClaim.status.in_(ClaimStatus.HOLDING))
-             .group_by(Enterprise.size_class_code))
-    if scope.start:
-        query = query.where(SubsidyClaim.created_at >= _start_of(scope.start))
-    if scope.end:
-        query = query.where(SubsidyClaim.created_at < _start_of(scope.end + timedelta(days=1)))
-    found = {code: (int(h or 0), int(p or 0), int(n)) for code, h, p, n in
-             db.session.execute(query)}
+    """The money of :func:`_claim_money` of the region's enterprises (from any program, the
+    province's included), by enterprise size."""
+    found = _money(db.session.execute(
+        select(Enterprise.size_class_code, *_claim_money(scope))
+        .join(Enterprise, Enterprise.id == SubsidyClaim.enterprise_id)
+        .where(Enterprise.county_id.in_(scope.region_ids))
+        .group_by(Enterprise.size_class_code)))
     sizes = db.session.scalars(select(SizeClass).order_by(SizeClass.sort)).all()
     return [MoneyRow(s.code, s.label, 0, *found.get(s.code, (0, 0, 0))) for s in sizes]
 
