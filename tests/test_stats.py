@@ -3,6 +3,7 @@ province, with filters, drill-down, exports and the refusals."""
 
 import csv
 import io
+from urllib.parse import unquote
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -190,7 +191,12 @@ def test_pages_and_exports(app, region_world):
     response = city.get("/stats/export/regions.csv?category=device_monitoring")
     assert response.status_code == 200
     text = response.get_data().decode("utf-8-sig")
-    assert "device_monitoring" in text  # the filter is named in the file
+    # the filter is named in the file and its name, by its label (issue 17: codes were shown)
+    assert "设备联网与监测" in text and "device_monitoring" not in text
+    disposition = unquote(response.headers["Content-Disposition"])
+    assert "设备联网与监测" in disposition and "device_monitoring" not in disposition
+    page = city.get("/stats/?cluster=biomed&level=workshop").get_data(as_text=True)
+    assert "产业集群：生物医药" in page and "场景层级：车间" in page and "：biomed" not in page
     rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
     assert rows[0][:4] == ["地区", "发布需求", "已对接", "已成交"]
     assert ["虎丘区", "1", "1", "1", "100.0%", "100.0%"] in rows

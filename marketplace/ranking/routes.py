@@ -92,7 +92,7 @@ def formula_rows(result: ranking.Ranking) -> list[dict]:
                     "m = 全平台所有评价的平均分 %(m).2f 星", c=f"{formula.prior_reviews:g}",
                     m=result.mean_stars),
         "on_time": _("按期交付的订单 / 已交付的订单（交付日不晚于约定交付日，按北京时间）"),
-        "win_rate": _("下单数 / 报价数（含之后取消的订单）"),
+        "win_rate": _("报价后下单的申请 / 已报价的申请（含之后取消的订单；未经报价的订单不计）"),
         "volume": _("ln(1 + 订单数) / ln(1 + %(n)d)，%(n)d 单及以上为 1（不含已取消的订单）",
                     n=formula.volume_full_at),
         "response": _("%(h)s / (%(h)s + 首次响应时间中位数，小时)：立即响应为 1，"

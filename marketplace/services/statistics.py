@@ -39,8 +39,10 @@ from ..models import (
     CaseStatus,
     Category,
     ClaimStatus,
+    Cluster,
     Enterprise,
     EntryKind,
+    Industry,
     LedgerEntry,
     Need,
     NeedStatus,
@@ -50,6 +52,7 @@ from ..models import (
     PackageStatus,
     Provider,
     Region,
+    ScenarioLevel,
     SizeClass,
     Standing,
     SubsidyClaim,
@@ -85,10 +88,13 @@ class Scope:
         pairs = [(_l("地区"), self.region.full_label)]
         if self.start or self.end:
             pairs.append((_l("时间"), f"{self.start or '…'} – {self.end or '…'}"))
-        for label, value in ((_l("行业"), self.industry), (_l("产业集群"), self.cluster),
-                             (_l("方案类别"), self.category), (_l("场景层级"), self.level)):
-            if value:
-                pairs.append((label, value))
+        for label, model, code in ((_l("行业"), Industry, self.industry),
+                                   (_l("产业集群"), Cluster, self.cluster),
+                                   (_l("方案类别"), Category, self.category),
+                                   (_l("场景层级"), ScenarioLevel, self.level)):
+            if code:
+                row = db.session.get(model, code)
+                pairs.append((label, row.label if row is not None else code))
         return pairs
 
 
