@@ -55,6 +55,8 @@ LABELS = {
                      "rejected": _l("已驳回"), "released": _l("已释放")},
     "entry_kind": {"adjust": _l("预算调整"), "reserve": _l("预留"), "release": _l("释放"),
                    "pay": _l("拨付")},
+    "entry_note": {"initial_budget": _l("初始预算"), "budget_edit": _l("修改预算"),
+                   "order_cancelled": _l("订单取消")},
     "region_level": {"province": _l("省"), "city": _l("设区市"), "county": _l("县（市、区）")},
 }
 

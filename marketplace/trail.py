@@ -122,7 +122,8 @@ FIELD_LABELS = {
     "order_id": _l("订单"), "claim_id": _l("补贴"), "program_id": _l("政策"),
     "request_id": _l("对接申请"), "package_id": _l("方案包"), "rating": _l("评分"),
     "before": _l("原值"), "after": _l("新值"), "eligibility": _l("申请时的条件"),
-    "role": _l("角色"),
+    "role": _l("角色"), "event_id": _l("对接活动"), "pairs": _l("候选配对数"),
+    "meetings": _l("洽谈场次"),
 }
 # Values shown through the fixed labels of templating.LABELS.
 LABEL_KINDS = {"visibility": "visibility", "deployment": "deployment",

@@ -192,6 +192,7 @@ def test_the_filters(app, people, make_need):
 
 
 def test_the_demo_shows_a_snapshot_and_audited_edits(app):
+    from marketplace import trail as trail_labels
     from marketplace.demo import build_demo
     from marketplace.models import SubsidyClaim
     from marketplace.services.demo import DEMO_PASSWORD, load_demo
@@ -199,8 +200,13 @@ def test_the_demo_shows_a_snapshot_and_audited_edits(app):
     with app.app_context():
         load_demo(build_demo())
         db.session.commit()
-        actions = {e.action for e in db.session.scalars(select(AuditEntry))
-                   if e.details.get("changes")}
+        entries = db.session.scalars(select(AuditEntry)).all()
+        actions = {e.action for e in entries if e.details.get("changes")}
+        # every action, kind of object and logged field reads as words (issue 17)
+        assert {e.action for e in entries} <= set(trail_labels.ACTION_LABELS)
+        assert {e.object_type for e in entries} <= set(trail_labels.OBJECT_LABELS)
+        assert {name for e in entries for name in e.details} - {"changes"} <= set(
+            trail_labels.FIELD_LABELS)
         assert {"update_need", "revise_quote", "update_package", "update_enterprise"} <= actions
         sme = db.session.scalar(select(User).where(User.email == "sme@demo.zgsz.cn"))
         claims = db.session.scalars(select(SubsidyClaim)).all()

@@ -216,3 +216,29 @@ def test_a_broken_submission_key_refuses_the_bulk_approval(app, people, make_nee
         assert db.session.get(SubsidyClaim, claim_id).status == "reserved"
         assert db.session.scalar(select(func.count()).select_from(IdempotencyKey).where(
             IdempotencyKey.action == "approve_claims")) == 0
+
+
+def test_ledger_notes_are_stored_as_codes_and_read_in_the_readers_language(app, people):
+    """Regression (issue 17): a program created on an English page stored "Initial budget" in
+    its ledger, and Chinese readers saw it so."""
+    county = login(app, people["county"])
+    with county.session_transaction() as session:
+        session["lang"] = "en"
+    program_url = county.post("/subsidies/programs/new",
+                              data=program_form()).headers["Location"]
+    with app.app_context():
+        entry = db.session.scalar(db.select(LedgerEntry))
+        assert (entry.note, entry.note_code, entry.system_note) == ("", "initial_budget",
+                                                                   "initial_budget")
+    assert "Initial budget" in county.get(program_url).get_data(as_text=True)
+    with county.session_transaction() as session:
+        session["lang"] = "zh_CN"
+    page = county.get(program_url).get_data(as_text=True)
+    assert "初始预算" in page and "Initial budget" not in page
+
+
+def test_notes_written_before_the_code_are_recognised(app, people):
+    with app.app_context():
+        older = LedgerEntry(kind="adjust", note="Initial budget")
+        reason = LedgerEntry(kind="adjust", note="年中追加")
+        assert (older.system_note, reason.system_note) == ("initial_budget", "")

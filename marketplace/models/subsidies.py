@@ -64,6 +64,19 @@ class EntryKind:
     ALL = (ADJUST, RESERVE, RELEASE, PAY)
 
 
+class EntryNote:
+    """The notes the system writes on ledger rows, as codes (their words are
+    ``templating.LABELS["entry_note"]``, in the reader's language)."""
+
+    INITIAL_BUDGET = "initial_budget"
+    BUDGET_EDIT = "budget_edit"
+    ORDER_CANCELLED = "order_cancelled"
+    # rows written before the code was stored hold the sentence, in the writer's language
+    LEGACY = {"初始预算": INITIAL_BUDGET, "Initial budget": INITIAL_BUDGET,
+              "修改预算": BUDGET_EDIT, "Budget changed": BUDGET_EDIT,
+              "订单取消": ORDER_CANCELLED, "Order cancelled": ORDER_CANCELLED}
+
+
 class SubsidyProgram(TimestampMixin, db.Model):
     __tablename__ = "subsidy_programs"
 
@@ -149,10 +162,22 @@ class LedgerEntry(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int] = mapped_column(BigInteger)  # adjust may be negative; others > 0
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # what a person wrote
+    # a note the system writes, as a code of EntryNote rendered in the reader's language
+    note_code: Mapped[str] = mapped_column(String(32), default="", server_default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     actor: Mapped[User | None] = relationship()
+
+    @property
+    def system_note(self) -> str:
+        """The code of the note the system wrote, if any (older rows: from their text; only
+        the system wrote notes on unclaimed adjustments or on releases it made)."""
+        if self.note_code:
+            return self.note_code
+        written_by_system = (self.kind == EntryKind.ADJUST or (
+            self.kind == EntryKind.RELEASE and self.note in ("订单取消", "Order cancelled")))
+        return EntryNote.LEGACY.get(self.note, "") if written_by_system else ""
 
 
 class IdempotencyKey(db.Model):

@@ -57,6 +57,7 @@ from ..models import (
     User,
 )
 from ..models._base import utcnow
+from ..models.subsidies import EntryNote
 from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
 from .notify import notify
@@ -454,9 +455,12 @@ def _fill(program: SubsidyProgram, data: ProgramData) -> None:
 
 
 def _entry(actor: User | None, program: SubsidyProgram, kind: str, amount_fen: int,
-           claim: SubsidyClaim | None = None, note: str = "") -> LedgerEntry:
+           claim: SubsidyClaim | None = None, note: str = "", note_code: str = "") -> LedgerEntry:
+    """One ledger row: ``note`` is what a person wrote, ``note_code`` an :class:`EntryNote`
+    the system writes (rendered in the reader's language, never stored as a sentence)."""
     entry = LedgerEntry(program_id=program.id, claim_id=claim.id if claim else None, kind=kind,
-                        amount_fen=amount_fen, actor_id=getattr(actor, "id", None), note=note)
+                        amount_fen=amount_fen, actor_id=getattr(actor, "id", None), note=note,
+                        note_code=note_code)
     db.session.add(entry)
     db.session.flush()  # the unique (claim, kind) refuses a second reserve/release/payment
     effect = {EntryKind.ADJUST: amount_fen, EntryKind.RESERVE: -amount_fen,
@@ -481,7 +485,8 @@ def create_program(actor: User, data: ProgramData) -> SubsidyProgram:
     db.session.add(program)
     db.session.flush()
     audit.record(actor, "create_program", program, region_id=program.region_id, name=program.name)
-    _entry(actor, program, EntryKind.ADJUST, data.budget_fen, note=str(_l("初始预算")))
+    _entry(actor, program, EntryKind.ADJUST, data.budget_fen,
+           note_code=EntryNote.INITIAL_BUDGET)
     return program
 
 
@@ -507,7 +512,7 @@ def update_program(actor: User, program: SubsidyProgram, data: ProgramData) -> N
     delta = data.budget_fen - balances([program.id])[program.id].budget_fen
     audit.record(actor, "update_program", program, region_id=program.region_id)
     if delta:
-        _entry(actor, program, EntryKind.ADJUST, delta, note=str(_l("修改预算")))
+        _entry(actor, program, EntryKind.ADJUST, delta, note_code=EntryNote.BUDGET_EDIT)
 
 
 def change_program_status(actor: User, program: SubsidyProgram, action: str) -> None:
@@ -728,7 +733,7 @@ def release_for_order(actor: User, order: Order) -> None:
         return
     apply_step(CLAIM_TRANSITIONS, claim, "release", _l("这笔补贴已经不能释放。"))
     _entry(actor, claim.program, EntryKind.RELEASE, claim.amount_fen, claim,
-           str(_l("订单取消")))
+           note_code=EntryNote.ORDER_CANCELLED)
     audit.record(actor, "release_claim", claim, region_id=claim.program.region_id)
 
 
