@@ -564,7 +564,8 @@ class DealPlanner:
             amount_fen=quote["price_fen"], scope=quote["scope"], delivery_days=days,
             due_date=(created + timedelta(days=days)).date(), status=status, delivered_at=None,
             accepted_at=None, dispute_reason="", cancel_reason="", cancelled_at=None,
-            created_at=created, updated_at=created, _package=request["_package"])
+            free_trial=quote["price_fen"] == 0, created_at=created, updated_at=created,
+            _package=request["_package"])
         self.p.out.add("match_feedback", id=self.p.out.next_id("match_feedback"),
                        need_id=need["id"], package_id=request["package_id"], kind="order",
                        created_at=created)
