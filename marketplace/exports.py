@@ -57,6 +57,12 @@ class Table:
     rows: Sequence[Sequence[object]]
     filters: Sequence[tuple[str, object]] = ()
     sheet_name: str | None = None
+    # what the figures count (口径), as (label, text) rows under the filters; not in the name
+    definitions: Sequence[tuple[str, object]] = ()
+
+    @property
+    def header(self) -> list[tuple[str, object]]:
+        return [*self.filters, *self.definitions]
 
 
 def neutralise(value: object) -> object:
@@ -100,7 +106,7 @@ def to_csv(table: Table, timezone: str = DEFAULT_TIMEZONE) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     # "# " already keeps the title and labels from starting a formula
     writer.writerow([f"# {table.title}"])
-    for label, value in table.filters:
+    for label, value in table.header:
         writer.writerow([f"# {label}", _csv_text(value, timezone)])
     writer.writerow([])
     writer.writerow([_csv_text(c, timezone) for c in table.columns])
@@ -142,7 +148,7 @@ def _write_sheet(book: Workbook, table: Table, name: str, timezone: str) -> None
         widest = max((_width(r[i]) for r in sample if i < len(r) and r[i] is not None),
                      default=8)
         sheet.column_dimensions[get_column_letter(i + 1)].width = min(max(widest + 2, 8), 60)
-    header_rows = 2 + len(table.filters) + 1
+    header_rows = 2 + len(table.header) + 1
     sheet.freeze_panes = f"A{header_rows + 1}"
 
     def bold(value, size=None):
@@ -151,7 +157,7 @@ def _write_sheet(book: Workbook, table: Table, name: str, timezone: str) -> None
         return cell
 
     sheet.append([bold(table.title, 14)])
-    for label, value in table.filters:
+    for label, value in table.header:
         sheet.append([bold(label), _xlsx_value(value, timezone)])
     sheet.append([])
     sheet.append([bold(column) for column in table.columns])

@@ -137,7 +137,9 @@ def list_price_offer(package):
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, when=when, percent=percent)
     from .reasons import reason_texts
+    from .services.figures import FIGURES
 
+    app.jinja_env.globals["figure"] = FIGURES.__getitem__  # a figure's label and 口径
     app.jinja_env.globals.update(label=label, budget=budget, url_with=url_with,
                                  query_args=query_args,
                                  reason_texts=reason_texts, list_price_offer=list_price_offer)

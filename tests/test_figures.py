@@ -76,3 +76,34 @@ def test_the_dashboard_says_when_its_figures_were_computed(app, client, kept_fig
     client.post("/auth/login", data={"email": email, "password": PASSWORD})
     page = client.get("/stats/").get_data(as_text=True)
     assert "数据时间" in page and "最多保留 60 秒" in page
+
+
+def test_every_figure_has_its_definition_in_the_readme():
+    """Issue 17: the README names every figure's 口径, and only figures defined once."""
+    from pathlib import Path
+
+    from marketplace.services.figures import FIGURES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### What each figure counts (口径)"):]
+    section = section[:section.index("\n## ")]
+    for key, figure in FIGURES.items():
+        assert figure.label._args[0] in section, key
+
+
+def test_the_pages_say_what_their_need_counts_count(app, client, make_user):
+    """Regression (issue 17): the home page said 企业需求 394 and the province dashboard 需求 501
+    with no word on why; each now names what it counts and says its 口径."""
+    home = client.get("/").get_data(as_text=True)
+    assert "公开的企业需求" in home and "不含仅对接服务商可见的需求" in home
+    official = make_user(role="gov", region_code="320000")
+    with app.app_context():
+        email = db.session.get(User, official.id).email
+    client.post("/auth/login", data={"email": email, "password": PASSWORD})
+    board = client.get("/dashboard").get_data(as_text=True)
+    assert "本地区全部需求" in board and "公开和非公开" in board
+    stats = client.get("/stats/").get_data(as_text=True)
+    assert "口径：" in stats and "在获得过报价的需求中" in stats
+    exported = client.get("/stats/export/funnel.csv").get_data().decode("utf-8-sig")
+    assert "# 口径" not in exported.splitlines()[1]  # the filters come first
+    assert "在获得过报价的需求中" in exported
