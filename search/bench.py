@@ -34,6 +34,8 @@ from .index import SearchIndex
 from .query import SearchQuery
 
 PRINCIPALS = frozenset({"public", "enterprise:7"})
+#: A word no synthetic package holds (``--plain-words``: every query falls back).
+NO_MATCH = "发票税务"
 
 
 def _queries(count: int) -> list[SearchQuery]:
@@ -114,12 +116,14 @@ def postgres_store(dsn: str, n: int, segmenter: Segmenter) -> Iterator[tuple]:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def bench_size(n: int, workers: int, queries: int, store: Callable, segmenter: Segmenter) -> dict:
+def bench_size(n: int, workers: int, queries: int, store: Callable, segmenter: Segmenter,
+               plain_words: bool = False) -> dict:
     with store(n, segmenter) as (index, size_bytes):
-        return _bench(index, size_bytes, n, workers, queries)
+        return _bench(index, size_bytes, n, workers, queries, plain_words)
 
 
-def _bench(index, size_bytes: Callable[[], int], n: int, workers: int, queries: int) -> dict:
+def _bench(index, size_bytes: Callable[[], int], n: int, workers: int, queries: int,
+           plain_words: bool = False) -> dict:
     load = os.getloadavg()[0]
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
@@ -133,6 +137,14 @@ def _bench(index, size_bytes: Callable[[], int], n: int, workers: int, queries: 
 
     latencies, totals = _timed(index, _queries(queries))
     browse, _ = _timed(index, _browse_queries(max(10, queries // 10)))
+    plain = {}
+    if plain_words:
+        # As the search page asks: expansion + fallback; then with a word no package holds,
+        # so that every query falls back to ranking its partial matches.
+        asked = [replace(q, expand=True, fallback=True) for q in _queries(queries)]
+        plain["plain"] = _timed(index, asked)[0]
+        plain["fallback"] = _timed(index, [replace(q, text=q.text + " " + NO_MATCH)
+                                           for q in asked])[0]
 
     updates = []
     for doc in list(_synthetic.packages(20, seed=99)):
@@ -157,6 +169,9 @@ def _bench(index, size_bytes: Callable[[], int], n: int, workers: int, queries: 
         "browse_p95_ms": _percentile(browse, 0.95),
         "update_p50_ms": statistics.median(updates),
         "query_after_update_ms": after_update_ms,
+        **{f"{name}_{stat}_ms": fn(values) for name, values in plain.items()
+           for stat, fn in (("p50", statistics.median),
+                            ("p95", lambda v: _percentile(v, 0.95)))},
     }
 
 
@@ -168,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("whoosh", "postgresql"), default="whoosh")
     parser.add_argument("--dsn", help="postgresql: the database (libpq or SQLAlchemy URL)")
     parser.add_argument("--dir", type=Path, help="whoosh: where to build (default: a temp dir)")
+    parser.add_argument("--plain-words", action="store_true",
+                        help="also time the queries with expansion + fallback, as the search "
+                             "page asks them, and with a word no package holds (all fall back)")
     args = parser.parse_args(argv)
     if args.backend == "postgresql" and not args.dsn:
         parser.error("--backend postgresql needs --dsn")
@@ -181,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             def store(n, seg):
                 return whoosh_store(Path(tmp), n, seg)
         for n in args.sizes:
-            row = bench_size(n, args.workers, args.queries, store, segmenter)
+            row = bench_size(n, args.workers, args.queries, store, segmenter, args.plain_words)
             print(
                 f"{args.backend}: {row['documents']:>7} packages  "
                 f"rebuild {row['rebuild_s']:6.1f} s "
@@ -194,4 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"next query {row['query_after_update_ms']:4.0f} ms",
                 flush=True,
             )
+            if args.plain_words:
+                print(f"{args.backend}: {row['documents']:>7} packages  expansion + fallback "
+                      f"p50 {row['plain_p50_ms']:5.1f} ms  p95 {row['plain_p95_ms']:5.1f} ms;  "
+                      f"+ '{NO_MATCH}' (all fall back) p50 {row['fallback_p50_ms']:5.1f} ms  "
+                      f"p95 {row['fallback_p95_ms']:5.1f} ms", flush=True)
     return 0

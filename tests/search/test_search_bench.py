@@ -10,10 +10,12 @@ from search.bench import main
 # The bench loads its own segmenter; jieba leaves the user dictionary file open while loading.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_bench_runs(tmp_path, capsys):
-    args = ["--sizes", "200", "--queries", "10", "--workers", "1", "--dir", str(tmp_path)]
+    args = ["--sizes", "200", "--queries", "10", "--workers", "1", "--dir", str(tmp_path),
+            "--plain-words"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "200 packages" in out and "p95" in out
+    assert "expansion + fallback p50" in out and "(all fall back) p50" in out
 
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
