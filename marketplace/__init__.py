@@ -93,6 +93,7 @@ def configure_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .cases.routes import bp as cases_bp
+    from .chains.routes import bp as chains_bp
     from .deals.routes import bp as deals_bp
     from .diagnosis.routes import bp as diagnosis_bp
     from .events.routes import bp as events_bp
@@ -117,6 +118,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(deals_bp, url_prefix="/deals")
     app.register_blueprint(diagnosis_bp, url_prefix="/diagnosis")
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(chains_bp, url_prefix="/chains")
     app.register_blueprint(subsidies_bp, url_prefix="/subsidies")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     # The API checks the CSRF header itself, for cookie callers only (bearer tokens need none).

@@ -81,7 +81,6 @@ def fill_enterprise_form(form, exclude_id: int | None = None) -> None:
     form.county_code.choices = county_choices()
     form.industry_code.choices = industry_choices()
     form.cluster_code.choices = cluster_choices()
-    form.chain_leader_id.choices = leader_choices(exclude_id)
 
 
 def fill_provider_form(form) -> None:

@@ -167,7 +167,7 @@ FORM_POSTS = [
     FormPost("profiles.edit", "sme_new", "/profile/edit",
              {"name": "苏州新锐精密机械有限公司", "credit_code": "{credit_code}",
               "employees": "80", "revenue_wan": "5000", "county_code": "320505",
-              "industry_code": "C34", "cluster_code": "", "chain_leader_id": ""}),
+              "industry_code": "C34", "cluster_code": ""}),
     FormPost("profiles.edit", "provider_new", "/profile/edit",
              {"name": "江苏新锐工业互联网有限公司", "credit_code": "{credit_code}",
               "kind": "platform", "tier": "regional", "region_codes": "320000",
@@ -291,6 +291,21 @@ FORM_POSTS = [
     FormPost("subsidies.bulk_approve", "gov", "/subsidies/claims/approve",
              {"claim_ids": "{fz_bulk_claim}", "idempotency_key": ""},
              success=200, success_mark="批量批准结果"),
+    FormPost("chains.apply", "sme", "/chains/apply",
+             {"revenue_wan": "900000", "supplier_count": "120", "platform_id": "",
+              "evidence": "省内主机厂，配套供应商一百二十家，自建工业互联网平台。"}),
+    FormPost("chains.join", "sme", "/chains/join",
+             {"leader_id": "{fz_leader}", "note": "我厂为贵集团二级供应商"}),
+    FormPost("chains.invite", "sme", "/chains/invite",
+             {"credit_code": "{fz_supplier_code}", "note": "欢迎加入本集团产业链"}),
+    FormPost("chains.membership_step", "sme_other", "/chains/memberships/{fz_invitation}/accept",
+             {"reason": ""}),
+    FormPost("chains.decide", "gov_city", "/chains/applications/{fz_chain_application}/decide",
+             {"decision": "approve", "reason": ""}),
+    FormPost("chains.revoke", "admin", "/chains/applications/{fz_leader_application}/revoke",
+             {"reason": "经核查不再符合链主条件"}),
+    FormPost("chains.designate", "gov_city", "/chains/designate",
+             {"credit_code": "{fz_supplier_code}", "reason": "省级重点产业链龙头企业"}),
 ]
 
 
@@ -317,6 +332,8 @@ WORLD_PARTS = {
     "ownership": {"fz_imported_code", "fz_ownership"},
     "accounts": {"fz_signup_token", "fz_reset_token"},
     "impressions": {"fz_impressions"},
+    "chains": {"fz_leader", "fz_invitation", "fz_chain_application", "fz_leader_application",
+               "fz_supplier_code"},
 }
 
 
@@ -394,6 +411,7 @@ def build_world(app, make_user, make_provider, make_need, make_package,
         "ownership": lambda: ownership_world(app, users, make_user),
         "accounts": lambda: account_links(app, users),
         "impressions": lambda: impression_receipt(app, ids["need"], package),
+        "chains": lambda: chain_world(app, users, make_user),
     }
     for name, make in parts.items():
         if wanted is None or wanted & WORLD_PARTS[name]:
@@ -478,6 +496,42 @@ def ownership_world(app, users: dict, make_user) -> dict:
         db.session.add(request)
         db.session.commit()
         return {"fz_imported_code": made[0].credit_code, "fz_ownership": request.id}
+
+
+def chain_world(app, users: dict, make_user) -> dict:
+    """链式转型 in the SMEs' county: the SME's enterprise an approved 链主 (by the city official,
+    added here) that invited the other SME; another 链主 to ask to join; a pending application
+    of a third enterprise; a fourth enterprise in no chain, to invite or designate."""
+    from marketplace.services import chains
+
+    users["gov_city"] = make_user(role="gov", region_code="320500")
+    with app.app_context():
+        sme, other, city = (db.session.get(User, users[k].id)
+                            for k in ("sme", "sme_other", "gov_city"))
+        evidence = chains.LeaderEvidence(revenue_wan=900_000, supplier_count=80,
+                                         platform_id=None, evidence="省内主机厂，配套企业八十家。")
+        approved = chains.apply_for_leader(sme, evidence)
+        chains.decide_application(city, approved, True, "")
+        invitation = chains.invite_supplier(sme, other.enterprise.credit_code, "")
+        made = []
+        for n in range(3):
+            enterprise = Enterprise(
+                name=f"链上企业{n}", credit_code=creditcode.generate(random.Random(60 + n),
+                                                                  "320500"),
+                employees=3000, revenue_wan=500_000, size_class_code="large",
+                county_id=sme.enterprise.county_id, industry_code="C34")
+            db.session.add(enterprise)
+            made.append(enterprise)
+        db.session.flush()
+        leader = chains.designate_leader(city, made[0].credit_code, "龙头企业").enterprise
+        applicant = User(email="applicant@example.com", display_name="申请人", role="sme",
+                         password_hash="x", enterprise=made[1])
+        db.session.add(applicant)
+        pending = chains.apply_for_leader(applicant, evidence)
+        db.session.commit()
+        return {"fz_leader": leader.id, "fz_invitation": invitation.id,
+                "fz_chain_application": pending.id, "fz_leader_application": approved.id,
+                "fz_supplier_code": made[2].credit_code}
 
 
 def account_links(app, users: dict) -> dict:

@@ -230,6 +230,27 @@ TABLE = [
      row(302, 409, 302, 409, 302, 403, 403, 403, 403)),
     ("events.outcome", "POST", "/events/meetings/{finished_meeting}/outcome",
      row(302, 400, 404, 400, 404, 403, 403, 403, 403)),
+    # 链式转型: the SME's enterprise is an approved 链主 that invited the other SME (pending);
+    # {chain_application} is a third enterprise's pending application (its county: 320505)
+    ("chains.index", "GET", "/chains/", SME_ONLY),
+    ("chains.apply", "POST", "/chains/apply", row(302, 400, 400, 403, 403, 403, 403, 403, 403)),
+    ("chains.join", "POST", "/chains/join", row(302, 400, 400, 403, 403, 403, 403, 403, 403)),
+    ("chains.workspace", "GET", "/chains/workspace",
+     row(302, 200, 403, 403, 403, 403, 403, 403, 403)),
+    ("chains.invite", "POST", "/chains/invite", row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
+    # only the invited side confirms; the inviter reaches the state check (409)
+    ("chains.membership_step", "POST", "/chains/memberships/{chain_invitation}/accept",
+     row(302, 409, 302, 403, 403, 403, 403, 403, 403)),
+    ("chains.membership_step", "POST", "/chains/memberships/{chain_invitation}/nonsense",
+     row(302, 404, 404, 403, 403, 403, 403, 403, 403)),
+    ("chains.applications", "GET", "/chains/applications", OFFICIALS),
+    # the county official sees the application but the city or the province decides
+    ("chains.decide", "POST", "/chains/applications/{chain_application}/decide",
+     row(302, 403, 403, 403, 403, 403, 404, 400, 403)),
+    ("chains.revoke", "POST", "/chains/applications/{leader_application}/revoke",
+     row(302, 403, 403, 403, 403, 403, 403, 403, 400)),
+    ("chains.designate", "POST", "/chains/designate",
+     row(302, 403, 403, 403, 403, 400, 400, 400, 403)),
     ("admin.providers", "GET", "/admin/providers", ADMIN_ONLY),
     ("admin.verify_provider", "POST", "/admin/providers/{unverified_provider}/verify", ADMIN_ACTS),
     ("admin.set_standing", "POST", "/admin/providers/{provider}/standing/preferred", ADMIN_ACTS),
@@ -331,6 +352,7 @@ def world(app, make_user, make_provider, make_need, make_package, make_enterpris
         "sme_other_user": users["sme_other"].id,
     }
     imported, claimant = make_enterprise(name="导入的模具厂").id, make_user(company=False).id
+    applicant = make_enterprise(name="申请链主的装备集团").id
     with app.app_context():
         deal = DealRequest(need_id=ids["public_need"], package_id=ids["published"],
                            enterprise_id=enterprise, provider_id=provider)
@@ -353,7 +375,31 @@ def world(app, make_user, make_provider, make_need, make_package, make_enterpris
         ids["token"] = api_token(users["sme"].id)
         ids.update(account_links(users["sme_other"].id))
         ids.update(matchmaking_events(users, enterprise, provider))
+        ids.update(chain_world(users, enterprise, applicant))
     return users, ids
+
+
+def chain_world(users: dict, enterprise: int, applicant: int) -> dict:
+    """The SME's enterprise approved as 链主 by the city, its invitation to the other SME's
+    enterprise (pending), and another enterprise's application waiting for a decision."""
+    from marketplace.services import chains
+
+    with db.session.no_autoflush:
+        sme, other, city = (db.session.get(User, users[k].id)
+                            for k in ("sme", "sme_other", "gov_city"))
+    evidence = chains.LeaderEvidence(revenue_wan=900_000, supplier_count=80, platform_id=None,
+                                     evidence="省内主机厂，配套企业八十家。")
+    approved = chains.apply_for_leader(sme, evidence)
+    chains.decide_application(city, approved, True, "")
+    invitation = chains.invite_supplier(sme, other.enterprise.credit_code, "")
+    applicant_user = User(email="leader-applicant@example.com", display_name="申请人",
+                          role="sme", password_hash="x", enterprise_id=applicant)
+    db.session.add(applicant_user)
+    db.session.flush()
+    pending = chains.apply_for_leader(applicant_user, evidence)
+    db.session.commit()
+    return {"leader_application": approved.id, "chain_invitation": invitation.id,
+            "chain_application": pending.id}
 
 
 def subsidy_world(order: Order) -> dict:

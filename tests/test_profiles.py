@@ -14,7 +14,7 @@ VALID_CODE = creditcode.generate(random.Random(1), "320500")
 def enterprise_form(**overrides):
     data = {"name": "苏州恒信精密五金有限公司", "credit_code": VALID_CODE, "employees": "120",
             "revenue_wan": "6500", "county_code": "320505", "industry_code": "C33",
-            "cluster_code": "high_end_equipment", "chain_leader_id": ""}
+            "cluster_code": "high_end_equipment"}
     data.update(overrides)
     return data
 
@@ -59,8 +59,6 @@ def test_size_class_follows_national_classification(ctx, employees, revenue, siz
         ("revenue_wan", "", "请填写营业收入"),
         ("county_code", "320500", "不是有效的选择"),
         ("industry_code", "C99", "不是有效的选择"),
-        ("chain_leader_id", "999999", "不是有效的选择"),
-        ("chain_leader_id", "  ", "不是有效的选择"),  # was a 500 (int("  "))
         ("name", "", "请填写企业名称"),
     ],
 )
@@ -81,14 +79,16 @@ def test_credit_code_taken_by_another_enterprise(client, app, sme_without_compan
     assert "已被另一家单位使用" in response.get_data(as_text=True)
 
 
-def test_chain_leader_choice(client, app, sme_without_company, make_enterprise):
+def test_chain_leader_cannot_be_declared(client, app, sme_without_company, make_enterprise):
+    """The chain is confirmed by both sides on the chain pages (tests/test_chains.py); a
+    chain_leader_id posted with the profile is ignored."""
     leader = make_enterprise(name="常州新能源链主集团", is_chain_leader=True, employees=5000,
                              revenue_wan=900000)
     response = client.post("/profile/edit", data=enterprise_form(chain_leader_id=str(leader.id)))
     assert response.status_code == 302
     with app.app_context():
         user = db.session.get(User, sme_without_company.id)
-        assert user.enterprise.chain_leader_id == leader.id
+        assert user.enterprise.chain_leader_id is None
 
 
 def provider_form(**overrides):

@@ -510,6 +510,8 @@ def test_fields_a_form_does_not_offer_are_ignored(app, form, make_user, make_pro
     client = client_for(app, users, form.role)
     before = snapshot(app)
     verified_before = {row[0] for row in _values(app, "SELECT id FROM providers WHERE verified")}
+    leaders_query = "SELECT count(*) FROM enterprises WHERE is_chain_leader = :t"
+    leaders_before = _values(app, leaders_query, t=True)[0][0]
     response = client.post(form.path.format(**ids), data=submission(form, ids, injected))
     assert form.accepted(response), response.status_code  # the valid part was accepted
     after = snapshot(app)
@@ -539,7 +541,9 @@ def test_fields_a_form_does_not_offer_are_ignored(app, form, make_user, make_pro
                  u=int(extras["owner_id"])) == 0
     assert count("SELECT count(*) FROM users WHERE active = :f", f=False) == (
         1 if form.endpoint == "admin.set_active" else 0)
-    assert count("SELECT count(*) FROM enterprises WHERE is_chain_leader = :t", t=True) == 0
+    # 链主 status changes only by an official's decision or designation, or an admin's revoking
+    assert count(leaders_query, t=True) == leaders_before + {
+        "chains.decide": 1, "chains.designate": 1, "chains.revoke": -1}.get(form.endpoint, 0)
     assert count("SELECT count(*) FROM providers WHERE standing = 'preferred'") == (
         1 if form.endpoint == "admin.set_standing" else 0)
     verified = {row[0] for row in _values(app, "SELECT id FROM providers WHERE verified")}

@@ -4,6 +4,7 @@ from .accounts import Role, User
 from .api import ApiToken, TokenScope
 from .audit import AuditEntry
 from .cases import CaseMetric, CaseSide, CaseStatus, TypicalCase
+from .chains import ChainLeaderApplication, ChainMembership, LeaderStatus, MembershipStatus
 from .changes import Change
 from .deals import (
     DealRequest,
@@ -55,6 +56,8 @@ __all__ = [
     "CaseMetric",
     "CaseSide",
     "CaseStatus",
+    "ChainLeaderApplication",
+    "ChainMembership",
     "Category",
     "ClaimStatus",
     "Change",
@@ -78,8 +81,10 @@ __all__ = [
     "EventRegistration",
     "EventStatus",
     "IdempotencyKey",
+    "LeaderStatus",
     "LedgerEntry",
     "MatchEvent",
+    "MembershipStatus",
     "ImportBatch",
     "ImportedEnterprise",
     "ImportProblem",

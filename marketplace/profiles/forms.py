@@ -37,8 +37,6 @@ class EnterpriseForm(FlaskForm):
     industry_code = SelectField(_l("行业（国民经济行业分类）"),
                                 validators=[DataRequired(_l("请选择行业。"))])
     cluster_code = SelectField(_l("所属产业集群"), validators=[Optional()])
-    chain_leader_id = SelectField(_l("所在产业链的链主企业"), validators=[OptionalChoice()],
-                                  description=_l("如果您是某家链主企业的供应商，请选择。"))
     submit = SubmitField(_l("保存"))
 
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..models import Role
 from ..models._base import utcnow
-from ..services import ownership, profiles
+from ..services import chains, ownership, profiles
 from ..services import tokens as api_tokens
 from ..services.errors import ValidationFailed
 from ..services.packages import PackageFilters, visible_packages
@@ -50,7 +50,6 @@ def _enterprise_data(form: EnterpriseForm) -> profiles.EnterpriseData:
         employees=form.employees.data, revenue_wan=form.revenue_wan.data,
         county_code=form.county_code.data, industry_code=form.industry_code.data,
         cluster_code=form.cluster_code.data or None,
-        chain_leader_id=int(form.chain_leader_id.data) if form.chain_leader_id.data else None,
     )
 
 
@@ -59,7 +58,6 @@ def _edit_enterprise():
     form = EnterpriseForm(obj=enterprise)
     if enterprise is not None and not form.is_submitted():
         form.county_code.data = enterprise.county.code
-        form.chain_leader_id.data = str(enterprise.chain_leader_id or "")
     choices.fill_enterprise_form(form, exclude_id=getattr(enterprise, "id", None))
     done = submit(form, lambda: profiles.save_enterprise(current_user, _enterprise_data(form)),
                   lambda saved: _("企业信息已保存，规模类型：%(size)s。",
@@ -134,6 +132,7 @@ def enterprise(enterprise_id: int):
     db.session.commit()  # the audit entry of the read
     overseer = current_user.is_gov or current_user.is_admin
     return render_template("profiles/enterprise.html", enterprise=found,
+                           leader_application=chains.latest_application(found),
                            mismatch=profiles.region_mismatch(found) if overseer else None)
 
 

@@ -49,6 +49,7 @@ DEMO_PASSWORD = "zgsz-demo-2026"
 # email -> what the login is, as printed at start and in the README
 DEMO_LOGINS = {
     "sme@demo.zgsz.cn": "sme",
+    "leader@demo.zgsz.cn": "sme (chain leader, 链主)",
     "provider@demo.zgsz.cn": "provider",
     "province@demo.zgsz.cn": "gov (province)",
     "city@demo.zgsz.cn": "gov (city)",
@@ -68,20 +69,17 @@ def load_demo(content) -> dict[str, str]:
     industries = {i.code: i for i in db.session.scalars(select(Industry))}
     now = utcnow()
 
-    def enterprise(row, leader=False):
+    def enterprise(row):
+        # 链主 status and chain membership come later, through the chain flows (_demo_chains)
         return Enterprise(
             name=row["name"], credit_code=row["credit_code"], employees=row["employees"],
             revenue_wan=row["revenue_wan"], county=regions[row["county_code"]],
             size_class=classify_size(row["employees"], row["revenue_wan"]),
             industry_code=row["industry_code"], cluster_code=row.get("cluster_code"),
-            is_chain_leader=leader,
         )
 
-    leaders = {row["key"]: enterprise(row, leader=True) for row in content.chain_leaders}
-    smes = {}
-    for row in content.smes:
-        smes[row["key"]] = enterprise(row)
-        smes[row["key"]].chain_leader = leaders.get(row.get("chain_leader_key"))
+    leaders = {row["key"]: enterprise(row) for row in content.chain_leaders}
+    smes = {row["key"]: enterprise(row) for row in content.smes}
     providers = {}
     for row in content.providers:
         providers[row["key"]] = Provider(
@@ -123,7 +121,8 @@ def load_demo(content) -> dict[str, str]:
             created_at=created, updated_at=created,
         ))
     db.session.flush()
-    logins = _demo_users(smes, providers, content)
+    logins = _demo_users(smes, providers, leaders, content)
+    _demo_chains(leaders, smes, content)
     _demo_subsidies()
     _demo_deals()
     _demo_edits()
@@ -133,17 +132,20 @@ def load_demo(content) -> dict[str, str]:
     return logins
 
 
-def _demo_users(smes, providers, content) -> dict[str, str]:
-    """One login per role, tied together so the demo tells one story."""
+def _demo_users(smes, providers, leaders, content) -> dict[str, str]:
+    """One login per role, tied together so the demo tells one story: the SME supplies the
+    链主 whose platform the provider runs."""
     need_counts = Counter(row["sme_key"] for row in content.needs)
-    in_chain = [r["key"] for r in content.smes if r.get("chain_leader_key")]
-    sme = smes[max(in_chain, key=lambda key: (need_counts[key], key))]
+    declared = {r["key"]: r["chain_leader_key"] for r in content.smes if r.get("chain_leader_key")}
+    sme_key = max(declared, key=lambda key: (need_counts[key], key))
+    sme, leader = smes[sme_key], leaders[declared[sme_key]]
     platform = next(p for p in providers.values()
-                    if p.lead_enterprise is sme.chain_leader and p.verified)
+                    if p.lead_enterprise is leader and p.verified)
     county = sme.county
     password = hash_password(DEMO_PASSWORD)  # one hash: hashing is slow on purpose
     specs = [
         ("张敏（企业）", Role.SME, {"enterprise": sme}),
+        ("王总（链主）", Role.SME, {"enterprise": leader}),
         ("李工（服务商）", Role.PROVIDER, {"provider": platform}),
         ("省工信厅", Role.GOV, {"region": county.parent.parent}),
         (f"{county.parent.name}工信局", Role.GOV, {"region": county.parent}),
@@ -231,7 +233,7 @@ def _demo_edits() -> None:
             name=enterprise.name, credit_code=enterprise.credit_code,
             employees=enterprise.employees, revenue_wan=revenue,
             county_code=enterprise.county.code, industry_code=enterprise.industry_code,
-            cluster_code=enterprise.cluster_code, chain_leader_id=enterprise.chain_leader_id))
+            cluster_code=enterprise.cluster_code))
     db.session.flush()
 
 
@@ -452,3 +454,86 @@ def _history_claim(rng: random.Random, program: SubsidyProgram, order: Order, no
         db.session.add(LedgerEntry(program_id=program.id, claim_id=claim.id, kind=EntryKind.PAY,
                                    amount_fen=amount, at=paid,
                                    note=claim.payment_reference))
+
+
+def _demo_chains(leaders: dict, smes: dict, content) -> None:
+    """链式转型 in every state: the demo 链主 applied and the province approved it (through the
+    services), as did the other leaders but one, whose application waits; an SME's application
+    was rejected. Declared suppliers of approved leaders are confirmed members; in the demo
+    chain, the demo SME was invited and confirmed, one supplier left (with its reason), one
+    invitation and one join request wait."""
+    from ..models import ChainLeaderApplication, ChainMembership, LeaderStatus, MembershipStatus
+    from . import chains
+
+    users = {u.email: u for u in db.session.scalars(
+        select(User).where(User.email.in_(list(DEMO_LOGINS))))}
+    lead_user, sme_user = users["leader@demo.zgsz.cn"], users["sme@demo.zgsz.cn"]
+    province, city = users["province@demo.zgsz.cn"], users["city@demo.zgsz.cn"]
+    home, now = lead_user.enterprise, utcnow()
+    declared: dict[str, list[Enterprise]] = {key: [] for key in leaders}
+    for row in content.smes:
+        if row.get("chain_leader_key"):
+            declared[row["chain_leader_key"]].append(smes[row["key"]])
+    home_key = next(k for k, e in leaders.items() if e is home)
+    waiting_key = min((k for k in leaders if k != home_key), key=lambda k: (len(declared[k]), k))
+    platform = db.session.scalar(select(Provider).where(Provider.lead_enterprise_id == home.id,
+                                                        Provider.verified))
+    application = chains.apply_for_leader(lead_user, chains.LeaderEvidence(
+        revenue_wan=home.revenue_wan, supplier_count=len(declared[home_key]) + 40,
+        platform_id=platform.id if platform else None,
+        evidence="本集团为省内主机厂，年采购额超十亿元，配套供应商遍布苏南；自建工业互联网平台，"
+                 "已带动二十余家配套企业上平台。"))
+    chains.decide_application(province, application, True,
+                              "营业收入、配套企业数量和平台建设情况符合链主条件。")
+    for key, leader in leaders.items():
+        if key == home_key:
+            continue
+        waiting = key == waiting_key
+        db.session.add(ChainLeaderApplication(
+            enterprise=leader, revenue_wan=leader.revenue_wan,
+            supplier_count=len(declared[key]) + 30,
+            evidence="龙头企业，带动本地配套企业数字化转型，使用省级双跨平台。",
+            status=LeaderStatus.PENDING if waiting else LeaderStatus.APPROVED,
+            decided_by=None if waiting else province, decided_at=None if waiting else now,
+            reason="" if waiting else "材料齐全，符合链主条件。"))
+        leader.is_chain_leader = not waiting
+        for supplier in [] if waiting else declared[key]:
+            _confirmed(ChainMembership, leader, supplier, now - timedelta(days=60))
+    in_city = city.region_id  # the rejection is the demo city's; the rest anywhere
+    unchained = sorted((e for e in smes.values() if all(e not in v for v in declared.values())),
+                       key=lambda e: (e.county.parent_id == in_city, e.id))
+    rejected = unchained.pop()
+    db.session.add(ChainLeaderApplication(
+        enterprise=rejected, revenue_wan=rejected.revenue_wan, supplier_count=3,
+        evidence="我们有三家长期合作的外协加工厂。", status=LeaderStatus.REJECTED,
+        decided_by=city, decided_at=now,
+        reason="配套供应商数量和营业收入未达到链主标准，可补充材料后重新申请。"))
+    db.session.flush()
+    members = [s for s in declared[home_key] if s is not sme_user.enterprise]
+    leaver = members.pop()
+    for supplier in members:
+        _confirmed(ChainMembership, home, supplier, now - timedelta(days=45), lead_user)
+    left = _confirmed(ChainMembership, home, leaver, now - timedelta(days=120), lead_user)
+    left.status, left.ended_at, left.end_reason = (MembershipStatus.ENDED,
+                                                    now - timedelta(days=10),
+                                                    "主要产品转为其他主机厂配套，双方协商退出。")
+    leaver.chain_leader = None
+    db.session.flush()
+    invited = chains.invite_supplier(lead_user, sme_user.enterprise.credit_code,
+                                     "欢迎加入本集团产业链，共用集团工业互联网平台。")
+    chains.change_membership(sme_user, invited, "accept")
+    chains.invite_supplier(lead_user, unchained.pop().credit_code,
+                           "我们正在组织配套企业上平台，欢迎加入。")
+    db.session.add(ChainMembership(leader=home, supplier=unchained.pop(),
+                                   status=MembershipStatus.REQUESTED,
+                                   note="我厂为贵集团二级供应商，申请加入产业链。"))
+    db.session.flush()
+
+
+def _confirmed(model, leader: Enterprise, supplier: Enterprise, joined, asked_by=None):
+    """A confirmed membership as the flow leaves it (the demo's suppliers have no logins)."""
+    membership = model(leader=leader, supplier=supplier, status="confirmed", asked_by=asked_by,
+                       note="", answered_at=joined, joined_at=joined)
+    supplier.chain_leader = leader
+    db.session.add(membership)
+    return membership

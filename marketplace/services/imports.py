@@ -553,7 +553,7 @@ def _enterprise_data(code, name, county, industry) -> profiles.EnterpriseData:
     return profiles.EnterpriseData(
         name=name, credit_code=code, employees=0, revenue_wan=0,
         county_code=county.code if county else "", industry_code=industry or "",
-        cluster_code=None, chain_leader_id=None)
+        cluster_code=None)
 
 
 def _enterprise_errors(code: str, name: str, county: Region | None, industry: str | None,

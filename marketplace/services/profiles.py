@@ -105,7 +105,6 @@ class EnterpriseData:
     county_code: str
     industry_code: str
     cluster_code: str | None
-    chain_leader_id: int | None
 
 
 def _by_code(model, code):
@@ -136,10 +135,6 @@ def enterprise_problems(data: EnterpriseData, current: Enterprise | None) -> dic
         errors["industry_code"] = _l("请选择行业门类。")
     if data.cluster_code and _by_code(Cluster, data.cluster_code) is None:
         errors["cluster_code"] = _l("没有这个产业集群。")
-    if data.chain_leader_id is not None:
-        leader = db.session.get(Enterprise, data.chain_leader_id)
-        if leader is None or not leader.is_chain_leader or leader is current:
-            errors["chain_leader_id"] = _l("请选择列表中的链主企业。")
     return errors
 
 
@@ -230,7 +225,6 @@ def _fill_enterprise(enterprise: Enterprise, data: EnterpriseData) -> None:
     enterprise.county = _county(data.county_code)
     enterprise.industry_code = data.industry_code
     enterprise.cluster_code = data.cluster_code or None
-    enterprise.chain_leader_id = data.chain_leader_id
 
 
 def eligibility_changes(enterprise: Enterprise, limit: int = 10) -> list:
