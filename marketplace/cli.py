@@ -31,6 +31,20 @@ def search_drain():
     click.echo(f"indexed {drain_all()} changes")
 
 
+@search_cli.command("subsidies")
+@click.option("--days", default=1, show_default=True,
+              help="Programs that started or ended in this many days up to today.")
+def search_subsidies(days: int):
+    """Queue the packages of subsidy programs that started or ended lately, so 可享补贴
+    follows the programs' dates (run once a day, before `search drain`)."""
+    from .services.deals import today
+    from .services.subsidies import queue_date_boundaries
+
+    count = queue_date_boundaries(today(), days)
+    db.session.commit()
+    click.echo(f"{count} programs started or ended; their packages are queued")
+
+
 @seed.command("refdata")
 def seed_refdata():
     """Insert missing reference data (regions, industries, categories …)."""

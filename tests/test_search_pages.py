@@ -384,3 +384,27 @@ def test_smes_see_their_price_after_subsidy_with_the_unit(app, client, auth, mak
     auth.logout()
     auth.login(make_user(enterprise_id=make_enterprise(county="320102", name="南京某厂").id))
     assert "补贴后" not in _search(client, q="联网看板")
+
+
+def test_the_daily_command_follows_a_programs_end_date(app, client, runner, make_user,
+                                                       make_provider, make_package):
+    from datetime import timedelta
+
+    from marketplace.models import SubsidyProgram
+    from marketplace.services import deals
+
+    official = make_user(role="gov", region_code="320000")
+    make_package(make_provider().id, title="注塑机联网看板")
+    program_id = _program(app, official)
+    with app.app_context():
+        search_service.drain_all()
+        # The program ended yesterday: a date passing writes nothing the drain would see.
+        db.session.get(SubsidyProgram, program_id).ends_on = deals.today() - timedelta(days=1)
+        db.session.commit()
+        search_service.drain_all()
+    assert "注塑机联网看板" in _subsidised(client)
+    result = runner.invoke(args=["search", "subsidies"])
+    assert "1 programs started or ended" in result.output
+    with app.app_context():
+        search_service.drain_all()
+    assert "注塑机联网看板" not in _subsidised(client)
