@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
                         help="load demo data into an empty database (default: only on SQLite)")
     args = parser.parse_args()
-    app = create_app()
+    app = create_app({"EMAIL_LOG_LINKS": True})  # the developer's own console
     prepare(app, demo=args.demo)
     from .services.demo import DEMO_LOGINS, DEMO_PASSWORD
 

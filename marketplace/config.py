@@ -43,6 +43,9 @@ class DefaultConfig:
     REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
     PASSWORD_LIMIT_PER_ADDRESS = "10 per 15 minutes"  # wrong current passwords
     FORGOT_LIMIT_PER_ADDRESS = "10 per hour"  # reset links asked for (each sends an e-mail)
+    # The logging e-mail backend writes registration and reset links to the log only when
+    # true (``python -m marketplace`` sets it; debug and tests show them too).
+    EMAIL_LOG_LINKS = False
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds a reset link works (once)
     REGISTER_LINK_MAX_AGE = 48 * 60 * 60  # seconds a registration link works
     # A form's CSRF token expires after 8 hours: a page left open for a working day still

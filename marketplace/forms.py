@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from decimal import Decimal
 from uuid import uuid4
 
@@ -20,7 +21,7 @@ MAX_YUAN = Decimal("100000000")
 FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 # thousands separators every three digits from the point: 1,234,567.89 (not 1,5 nor 12,34)
-GROUPED_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+GROUPED_NUMBER = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 # WTForms' own Chinese catalogue leaves the multiple-choice message untranslated.
 INVALID_CHOICE = _l("不是有效的选择。")
 
@@ -160,6 +161,17 @@ class LengthChars:
 
 
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class DateWithin:
+    """Refuses a date outside ``first``–``last`` (far dates overflow time arithmetic)."""
+
+    def __init__(self, first: date, last: date, message) -> None:
+        self.first, self.last, self.message = first, last, message
+
+    def __call__(self, form, field):
+        if field.data is not None and not self.first <= field.data <= self.last:
+            raise ValidationError(self.message)
 
 
 class NoControlChars:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -141,10 +142,19 @@ def _sqlite_ledger_deletable(conn):
         conn.exec_driver_sql(trigger)
 
 
+class ClosingClient(FlaskClient):
+    """Reads every response to its end and closes it, as a server does (account mails leave
+    when the response is closed)."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({**test_config(database_url), "SEARCH_INDEX_DIR": str(tmp_path / "search"),
                       "MATCHING_DIR": str(tmp_path / "matching"), "MATCHING_SYNC_SECONDS": 0})
+    app.test_client_class = ClosingClient
     yield app
     with app.app_context():
         db.session.remove()

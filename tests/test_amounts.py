@@ -50,7 +50,7 @@ def test_amounts_that_are_read(typed, fen, shown):
 @pytest.mark.parametrize(("typed", "message"), [
     ("1,5", GROUPING), ("12,34", GROUPING), ("1234,567", GROUPING), (",123", GROUPING),
     ("1,,234", GROUPING), ("1,234,5", GROUPING), ("1.234,5", GROUPING), ("1,234.5,6", GROUPING),
-    ("１，５", GROUPING),
+    ("１，５", GROUPING), ("0,500", GROUPING), ("00,001", GROUPING),
     ("١٢٣", SCRIPT), ("۱۲۳", SCRIPT), ("१२३", SCRIPT), ("১২৩", SCRIPT), ("๑๒๓", SCRIPT),
     ("𝟏𝟐𝟑", SCRIPT), ("1٢3", SCRIPT),
     ("1e3", "请填写数字金额"), ("1_000", "请填写数字金额"), ("1 234", "请填写数字金额"),

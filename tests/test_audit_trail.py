@@ -228,3 +228,12 @@ def test_the_demo_shows_a_snapshot_and_audited_edits(app):
         assert f"{ROW}{action}<" in trail, action
     admin_trail = official("admin@demo.zgsz.cn").get("/admin/audit").get_data(as_text=True)
     assert f"{ROW}修改方案包<" in admin_trail
+
+
+@pytest.mark.parametrize("query", ["since=0001-01-01", "until=9999-12-31",
+                                   "since=1999-12-31&until=2100-01-01"])
+def test_dates_outside_the_trail_are_refused_beside_the_field(app, people, query):
+    """They overflowed the time arithmetic (a 500); now they are ignored with a message."""
+    page = login(app, people["admin"]).get("/admin/audit?" + query)
+    assert page.status_code == 200
+    assert "请填写 2000 年到 2099 年之间的日期。" in page.get_data(as_text=True)

@@ -4,6 +4,7 @@ import logging
 import re
 
 import pytest
+from flask.testing import FlaskClient
 from werkzeug.security import check_password_hash
 
 from marketplace import create_app
@@ -469,3 +470,39 @@ def test_csrf_tokens_expire(app):
     assert refused.status_code == 400 and "页面已过期" in refused.get_data(as_text=True)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_reset_mail_leaves_after_the_response_and_unknown_addresses_cost_the_same(
+        app, caplog, make_user):
+    """How long /auth/forgot takes must not tell whether an address has an account: the mail
+    goes when the response is closed (a server always closes it), and an unknown address
+    writes the same audit row a known one does."""
+    make_user(email="li@example.com")
+    client = FlaskClient(app)  # the plain client: a response stays open until closed
+    known = client.post("/auth/forgot", data={"email": "li@example.com"})
+    assert known.status_code == 302 and sent_mail(caplog) == []
+    known.close()
+    assert [mail["kind"] for mail in sent_mail(caplog)] == ["password_reset"]
+    client.post("/auth/forgot", data={"email": "nobody@example.com"}).close()
+    assert len(sent_mail(caplog)) == 1
+    with app.app_context():
+        actions = db.session.scalars(db.select(AuditEntry.action)).all()
+    assert actions.count("request_password_reset") == 2
+
+
+def test_account_links_are_kept_out_of_a_production_log(app, caplog):
+    """Outside tests, debug and the one-command start, the logging backend hides the links
+    that open an account; other links still show."""
+    from marketplace.services import notify
+
+    with app.app_context():
+        app.testing = False
+        try:
+            notify.send_email("li@example.com", "password_reset", "重设密码",
+                              "http://localhost/auth/reset/secret-token")
+            notify.send_email("li@example.com", "quote", "新报价", "http://localhost/deals/1")
+        finally:
+            app.testing = True
+    links = [mail["link"] for mail in sent_mail(caplog)]
+    assert links[1] == "http://localhost/deals/1" and "secret-token" not in links[0]
+    assert "secret-token" not in caplog.text

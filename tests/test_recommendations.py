@@ -9,6 +9,7 @@ from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import DealRequest, MatchFeedback, Need, Order, Package, User
 from marketplace.services import matching as matching_service
+from marketplace.services import tokens
 
 NEED_TEXT = "注塑机老是坏，一停机就耽误交货，想知道哪台机器在干活、停了多久。"
 
@@ -170,11 +171,17 @@ def test_a_receipt_counts_only_for_its_need_its_owner_and_a_day(app, chain, make
     assert _impressions(app) == []
 
 
-def test_the_api_records_impressions_for_token_callers_only(app, chain):
+def test_the_api_records_impressions_for_write_token_callers_only(app, chain):
     from tests.test_api import Api, make_token
 
     cookie = _login(app, chain["user"])
     assert cookie.get(f"/api/v1/needs/{chain['need']}/recommendations").status_code == 200
+    assert _impressions(app) == []
+    with app.app_context():  # a read-only token writes nothing, not even through a GET
+        _token, secret = tokens.create_token(db.session.get(User, chain["user"]), "只读", "read")
+        db.session.commit()
+    read_only = Api(app.test_client(), secret)
+    assert read_only.get(f"/needs/{chain['need']}/recommendations").status_code == 200
     assert _impressions(app) == []
     token = Api(app.test_client(), make_token(app, chain["user"]))
     assert token.get(f"/needs/{chain['need']}/recommendations").status_code == 200

@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -11,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..forms import NoControlChars
+from ..forms import DateWithin, NoControlChars
 
 
 class AccountForm(FlaskForm):
@@ -37,6 +39,10 @@ class RenameForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
+# The dates the trail can hold (a date far outside them overflowed the time arithmetic: 500).
+TRAIL_DATES = (date(2000, 1, 1), date(2099, 12, 31), _l("请填写 2000 年到 2099 年之间的日期。"))
+
+
 class TrailFilterForm(FlaskForm):
     """The audit trail's filters (a GET form: no CSRF token)."""
 
@@ -47,5 +53,5 @@ class TrailFilterForm(FlaskForm):
     action = SelectField(_l("操作"), validators=[Optional()])
     actor = StringField(_l("操作人"), description=_l("邮箱，或姓名 / 部门名称的一部分"),
                         validators=[Optional(), Length(max=100), NoControlChars()])
-    since = DateField(_l("从"), validators=[Optional()])
-    until = DateField(_l("到"), validators=[Optional()])
+    since = DateField(_l("从"), validators=[Optional(), DateWithin(*TRAIL_DATES)])
+    until = DateField(_l("到"), validators=[Optional(), DateWithin(*TRAIL_DATES)])

@@ -256,8 +256,10 @@ def recommendations(need_id: int):
     items = []
     if found.status == NeedStatus.OPEN:
         items = matching.packages_for_need(found)
-        if g.api_auth == "token":  # a browser never adds the header by itself: a cookie
-            matching.record_impressions(found, items)  # GET may come from another site
+        # A cookie GET may come from another site, and a read-only token writes nothing: only
+        # a write token (a browser never adds the header by itself) records impressions.
+        if g.api_auth == "token" and g.api_token.can_write:
+            matching.record_impressions(found, items)
     body = {"need_id": found.id, "items": [serialize.suggestion(s) for s in items]}
     db.session.commit()  # after serialising: a commit expires every loaded object
     return respond(body)

@@ -277,7 +277,8 @@ def request_password_reset(email: str, reset_link: Callable[[str], str]) -> None
     """E-mail a reset link when an active account has this address; the caller answers the
     same either way."""
     user = find_user_by_email(email)
-    if user is None or not user.active:
+    if user is None or not user.active:  # the same write as for an account: the same time
+        audit.record(None, "request_password_reset", None, email=normalize_email(email)[:254])
         return
     notify.send_email(user.email, "password_reset", _l("重设密码"),
                       reset_link(password_reset_token(user)))

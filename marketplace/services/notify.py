@@ -7,9 +7,10 @@ deployment can swap in SMTP or a government messaging gateway without touching t
 from __future__ import annotations
 
 import logging
+from functools import partial
 from importlib import import_module
 
-from flask import current_app
+from flask import after_this_request, current_app, has_request_context
 from sqlalchemy import func, select, update
 
 from ..extensions import db
@@ -19,10 +20,23 @@ from ..models._base import utcnow
 log = logging.getLogger("marketplace.email")
 
 
+# Mails whose link is a key to an account (set a password, reset it): whoever reads the log
+# could use them.
+SECRET_LINK_KINDS = frozenset({"signup", "signup_existing", "password_reset",
+                               "password_reset_forced"})
+
+
 class LoggingEmailBackend:
-    """Writes each message to the log instead of sending it."""
+    """Writes each message to the log instead of sending it. Links that open an account are
+    logged only where the log is the developer's own (``EMAIL_LOG_LINKS``, debug, tests)."""
+
+    def __init__(self) -> None:
+        self.show_secret_links = bool(current_app.config.get("EMAIL_LOG_LINKS")
+                                      or current_app.debug or current_app.testing)
 
     def send(self, to: str, kind: str, subject: str, link: str) -> None:
+        if kind in SECRET_LINK_KINDS and not self.show_secret_links:
+            link = "<hidden>"  # EMAIL_BACKEND delivers it; EMAIL_LOG_LINKS shows it
         log.info("email to=%s kind=%s subject=%s link=%s", to, kind, subject, link)
 
 
@@ -49,8 +63,21 @@ def _recipients(enterprise_id: int | None = None, provider_id: int | None = None
 
 def send_email(to: str, kind: str, subject: str, link: str) -> None:
     """One e-mail to one address through the configured backend (account mails: password
-    reset links, registration links), with no in-app notification."""
-    _backend().send(to, kind, str(subject), link)
+    reset links, registration links), with no in-app notification.
+
+    While a request is answered the mail leaves after the response (a server closes every
+    response): how long ``/auth/forgot`` takes must not tell whether an address has an
+    account."""
+    backend, message = _backend(), (to, kind, str(subject), link)
+    if has_request_context():
+        after_this_request(partial(_send_when_closed, backend, message))
+    else:
+        backend.send(*message)
+
+
+def _send_when_closed(backend, message: tuple, response):
+    response.call_on_close(lambda: backend.send(*message))
+    return response
 
 
 def notify(kind: str, subject: str, link: str, *, enterprise_id: int | None = None,

@@ -27,6 +27,10 @@ def upgrade():
 
 
 def downgrade():
+    # Without these columns every token reads and writes for ever: the tokens that were
+    # narrower than that end rather than grow.
+    op.execute("UPDATE api_tokens SET revoked_at = CURRENT_TIMESTAMP WHERE revoked_at IS NULL "
+               "AND (scope <> 'write' OR expires_at IS NOT NULL)")
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_column('expires_at')
         batch_op.drop_column('scope')
