@@ -44,6 +44,14 @@ ACTION_LABELS = {
     "unverify_provider": _l("取消服务商认证"), "set_standing": _l("标记优选/淘汰"),
     "request_ownership": _l("申请认领企业"), "approve_ownership": _l("通过企业认领"),
     "reject_ownership": _l("驳回企业认领"),
+    # 链式转型
+    "apply_chain_leader": _l("申请成为链主"), "approve_chain_leader": _l("通过链主申请"),
+    "reject_chain_leader": _l("驳回链主申请"), "designate_chain_leader": _l("直接认定链主"),
+    "revoke_chain_leader": _l("撤销链主资格"), "invite_supplier": _l("邀请供应商加入产业链"),
+    "request_join_chain": _l("申请加入产业链"), "accept_chain_membership": _l("确认加入产业链"),
+    "decline_chain_membership": _l("拒绝加入产业链"),
+    "withdraw_chain_membership": _l("撤回产业链邀请或申请"),
+    "end_chain_membership": _l("退出产业链"),
     # needs and packages
     "create_need": _l("发布需求"), "update_need": _l("修改需求"), "close_need": _l("关闭需求"),
     "reopen_need": _l("重新打开需求"), "view_need": _l("查看非公开需求"),
@@ -91,6 +99,7 @@ OBJECT_GROUP_LABELS = {
     "enterprise": _l("企业信息"), "provider": _l("服务商信息"), "deal": _l("对接与订单"),
     "subsidy": _l("补贴（政策、补贴、资金）"), "case": _l("典型案例"), "event": _l("对接活动"),
     "import": _l("需求清单导入与认领"), "diagnosis": _l("数字化自评"), "account": _l("账号"),
+    "chain": _l("链主与产业链"),
 }
 
 OBJECT_LABELS = {
@@ -101,6 +110,7 @@ OBJECT_LABELS = {
     "eventmeeting": _l("对接洽谈"), "eventregistration": _l("活动报名"),
     "importbatch": _l("需求清单导入"), "ownershiprequest": _l("认领申请"),
     "diagnosisresult": _l("自评结果"), "user": _l("账号"), "apitoken": _l("API 令牌"),
+    "chainleaderapplication": _l("链主申请"), "chainmembership": _l("产业链成员关系"),
 }
 
 FIELD_LABELS = {

@@ -37,6 +37,7 @@ OBJECT_GROUPS = {
     "import": ("importbatch", "ownershiprequest"),
     "diagnosis": ("diagnosisresult",),
     "account": ("user", "apitoken"),
+    "chain": ("chainleaderapplication", "chainmembership"),
 }
 
 
