@@ -51,7 +51,7 @@ ACTION_LABELS = {
     "request_join_chain": _l("申请加入产业链"), "accept_chain_membership": _l("确认加入产业链"),
     "decline_chain_membership": _l("拒绝加入产业链"),
     "withdraw_chain_membership": _l("撤回产业链邀请或申请"),
-    "end_chain_membership": _l("退出产业链"),
+    "end_chain_membership": _l("退出产业链"), "message_suppliers": _l("向产业链供应商发送消息"),
     # needs and packages
     "create_need": _l("发布需求"), "update_need": _l("修改需求"), "close_need": _l("关闭需求"),
     "reopen_need": _l("重新打开需求"), "view_need": _l("查看非公开需求"),
@@ -133,7 +133,7 @@ FIELD_LABELS = {
     "request_id": _l("对接申请"), "package_id": _l("方案包"), "rating": _l("评分"),
     "before": _l("原值"), "after": _l("新值"), "eligibility": _l("申请时的条件"),
     "role": _l("角色"), "event_id": _l("对接活动"), "pairs": _l("候选配对数"),
-    "meetings": _l("洽谈场次"),
+    "meetings": _l("洽谈场次"), "suppliers": _l("供应商数"),
 }
 # Values shown through the fixed labels of templating.LABELS.
 LABEL_KINDS = {"visibility": "visibility", "deployment": "deployment",

@@ -311,3 +311,32 @@ def test_the_migration_moves_declared_chains(tmp_path):
             "SELECT chain_leader_id FROM enterprises WHERE id = 2")).scalar() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_leader_messages_its_confirmed_suppliers_and_its_platform_sees_them(
+        app, chain, make_user, make_provider):
+    from marketplace.models import Notification
+
+    platform = make_provider(name="链主自建平台").id
+    platform_user = make_user(role="provider", provider_id=platform)
+    other_provider = make_user(role="provider")
+    with app.app_context():
+        leader, supplier = get(User, chain["leader"].id), get(User, chain["supplier"].id)
+        application = chains.apply_for_leader(leader, chains.LeaderEvidence(
+            900_000, 120, platform, EVIDENCE["evidence"]))
+        chains.decide_application(get(User, chain["city"].id), application, True, "")
+        chains.change_membership(supplier, chains.invite_supplier(
+            leader, supplier.enterprise.credit_code, ""), "accept")
+        chains.invite_supplier(leader, get(User, chain["other"].id).enterprise.credit_code, "")
+        db.session.commit()
+    leader_page = client_of(app, chain["leader"])
+    assert leader_page.post("/chains/message", data={"text": "请本周完成数字化自评"}).status_code \
+        == 302
+    with app.app_context():
+        told = db.session.scalars(select(Notification).where(
+            Notification.kind == "chain_message")).all()
+        assert [n.user_id for n in told] == [chain["supplier"].id]  # not the invited one
+    page = client_of(app, platform_user).get("/chains/platform").get_data(as_text=True)
+    assert "供应商的公开需求" in page and "供应商的私密需求" not in page
+    other = client_of(app, other_provider).get("/chains/platform").get_data(as_text=True)
+    assert "供应商的公开需求" not in other and "还没有链主把贵单位列为其平台" in other

@@ -39,6 +39,7 @@ from marketplace import creditcode
 from marketplace.extensions import db
 from marketplace.forms import PercentField, YuanField
 from marketplace.models import (
+    ChainMembership,
     DealRequest,
     Enterprise,
     ImportBatch,
@@ -298,6 +299,7 @@ FORM_POSTS = [
              {"leader_id": "{fz_leader}", "note": "我厂为贵集团二级供应商"}),
     FormPost("chains.invite", "sme", "/chains/invite",
              {"credit_code": "{fz_supplier_code}", "note": "欢迎加入本集团产业链"}),
+    FormPost("chains.message", "sme", "/chains/message", {"text": "{fz_message_text}"}),
     FormPost("chains.membership_step", "sme_other", "/chains/memberships/{fz_invitation}/accept",
              {"reason": ""}),
     FormPost("chains.decide", "gov_city", "/chains/applications/{fz_chain_application}/decide",
@@ -333,7 +335,7 @@ WORLD_PARTS = {
     "accounts": {"fz_signup_token", "fz_reset_token"},
     "impressions": {"fz_impressions"},
     "chains": {"fz_leader", "fz_invitation", "fz_chain_application", "fz_leader_application",
-               "fz_supplier_code"},
+               "fz_supplier_code", "fz_message_text"},
 }
 
 
@@ -501,7 +503,8 @@ def ownership_world(app, users: dict, make_user) -> dict:
 def chain_world(app, users: dict, make_user) -> dict:
     """链式转型 in the SMEs' county: the SME's enterprise an approved 链主 (by the city official,
     added here) that invited the other SME; another 链主 to ask to join; a pending application
-    of a third enterprise; a fourth enterprise in no chain, to invite or designate."""
+    of a third enterprise; a fourth enterprise in no chain, to invite or designate; a fifth, a
+    confirmed supplier of the SME's chain (to message)."""
     from marketplace.services import chains
 
     users["gov_city"] = make_user(role="gov", region_code="320500")
@@ -514,7 +517,7 @@ def chain_world(app, users: dict, make_user) -> dict:
         chains.decide_application(city, approved, True, "")
         invitation = chains.invite_supplier(sme, other.enterprise.credit_code, "")
         made = []
-        for n in range(3):
+        for n in range(4):
             enterprise = Enterprise(
                 name=f"链上企业{n}", credit_code=creditcode.generate(random.Random(60 + n),
                                                                   "320500"),
@@ -528,10 +531,14 @@ def chain_world(app, users: dict, make_user) -> dict:
                          password_hash="x", enterprise=made[1])
         db.session.add(applicant)
         pending = chains.apply_for_leader(applicant, evidence)
+        db.session.add(ChainMembership(leader=sme.enterprise, supplier=made[3],
+                                       status="confirmed"))
+        made[3].chain_leader = sme.enterprise
         db.session.commit()
         return {"fz_leader": leader.id, "fz_invitation": invitation.id,
                 "fz_chain_application": pending.id, "fz_leader_application": approved.id,
-                "fz_supplier_code": made[2].credit_code}
+                "fz_supplier_code": made[2].credit_code,
+                "fz_message_text": "请各供应商本周完成数字化自评"}
 
 
 def account_links(app, users: dict) -> dict:

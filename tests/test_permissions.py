@@ -238,6 +238,9 @@ TABLE = [
     ("chains.workspace", "GET", "/chains/workspace",
      row(302, 200, 403, 403, 403, 403, 403, 403, 403)),
     ("chains.invite", "POST", "/chains/invite", row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
+    ("chains.message", "POST", "/chains/message", row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
+    # a provider sees the chains whose 链主 named it as their platform (none here)
+    ("chains.platform", "GET", "/chains/platform", PROVIDER_ONLY),
     # only the invited side confirms; the inviter reaches the state check (409)
     ("chains.membership_step", "POST", "/chains/memberships/{chain_invitation}/accept",
      row(302, 409, 302, 403, 403, 403, 403, 403, 403)),

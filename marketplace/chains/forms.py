@@ -70,6 +70,13 @@ class JoinForm(FlaskForm):
     submit = SubmitField(_l("申请加入产业链"))
 
 
+class MessageForm(FlaskForm):
+    text = TextAreaField(_l("给全部供应商的消息"),
+                         validators=[DataRequired(_l("请填写消息内容。")), Length(max=300),
+                                     NoControlChars()])
+    submit = SubmitField(_l("发送"))
+
+
 class MembershipStepForm(FlaskForm):
     reason = _reason(_l("原因"))
     submit = SubmitField(_l("确定"))

@@ -18,6 +18,7 @@ from .forms import (
     JoinForm,
     LeaderApplicationForm,
     MembershipStepForm,
+    MessageForm,
     RevokeForm,
 )
 
@@ -87,7 +88,8 @@ def join():
     return done or _index_page(join_form=form, status=400)
 
 
-def _workspace_page(invite_form=None, step_form=None, failed_id=None, status: int = 200):
+def _workspace_page(invite_form=None, step_form=None, failed_id=None, message_form=None,
+                    status: int = 200):
     leader, suppliers = chains.workspace(current_user)
     history = chains.memberships_of(leader, as_leader=True)
     return render_template(
@@ -95,6 +97,7 @@ def _workspace_page(invite_form=None, step_form=None, failed_id=None, status: in
         open_items=[m for m in history if m.status in chains.MembershipStatus.OPEN],
         history=[m for m in history if m.status not in chains.MembershipStatus.OPEN],
         invite_form=invite_form or InviteForm(formdata=None),
+        message_form=message_form or MessageForm(formdata=None),
         step_form=step_form or MembershipStepForm(formdata=None), failed_id=failed_id), status
 
 
@@ -112,6 +115,25 @@ def invite():
                                                        form.note.data or ""),
                   _("邀请已发送，等待对方确认。"), lambda _r: url_for(".workspace"))
     return done or _workspace_page(invite_form=form, status=400)
+
+
+@bp.route("/message", methods=["POST"])
+@role_required(Role.SME)
+def message():
+    form = MessageForm()
+    done = submit(form, lambda: chains.message_suppliers(current_user, form.text.data),
+                  lambda n: _("消息已发送给 %(n)d 家供应商。", n=n),
+                  lambda _r: url_for(".workspace"))
+    return done or _workspace_page(message_form=form, status=400)
+
+
+@bp.route("/platform")
+@role_required(Role.PROVIDER)
+def platform():
+    """The chains whose 链主 named this provider as its platform, each with its suppliers."""
+    return render_template("chains/platform.html", chains=[
+        chains.platform_workspace(current_user, leader.id)
+        for leader in chains.platform_chains(current_user)])
 
 
 @bp.route("/memberships/<int:membership_id>/<step>", methods=["POST"])

@@ -383,9 +383,13 @@ def workspace(actor: User) -> tuple[Enterprise, list[SupplierView]]:
     leader = actor.enterprise if actor.is_sme else None
     if leader is None or not leader.is_chain_leader:
         raise NotAllowed(_l("只有经认定的链主可以查看产业链工作台。"))
+    return leader, confirmed_suppliers(leader)
+
+
+def confirmed_suppliers(leader: Enterprise) -> list[SupplierView]:
     members = [m for m in memberships_of(leader, as_leader=True)
                if m.status == MembershipStatus.CONFIRMED]
-    return leader, [_supplier_view(m) for m in members]
+    return [_supplier_view(m) for m in members]
 
 
 def _supplier_view(membership: ChainMembership) -> SupplierView:
@@ -404,3 +408,42 @@ def _supplier_view(membership: ChainMembership) -> SupplierView:
         public_need_titles=tuple(n.title for n in needs if n.visibility == Visibility.PUBLIC),
         orders=tuple((o.package.title, o.provider.name, o.status) for o in orders),
         subsidy_paid_fen=int(paid or 0))
+
+
+MESSAGE_MAX = 300
+
+
+def message_suppliers(actor: User, text: str) -> int:
+    """The 链主 tells every confirmed supplier (a notification to each of their users);
+    returns how many suppliers it reached."""
+    leader, suppliers = workspace(actor)
+    text = _text(text, "text", _l("请填写消息内容。"))
+    if len(text) > MESSAGE_MAX:
+        raise ValidationFailed({"text": _l("最多 %(n)d 个字。", n=MESSAGE_MAX)})
+    if not suppliers:
+        raise ValidationFailed({"text": _l("还没有已确认的供应商。")})
+    for view in suppliers:
+        notify("chain_message", f"{leader.name}：{text}", "/chains/",
+               enterprise_id=view.membership.supplier_id)
+    audit.record(actor, "message_suppliers", leader, region_id=leader.county_id,
+                 suppliers=len(suppliers))
+    return len(suppliers)
+
+
+def platform_chains(actor: User) -> list[Enterprise]:
+    """The approved 链主 whose application names the actor's provider as their platform."""
+    if not actor.is_provider or actor.provider_id is None:
+        return []
+    applications = db.session.scalars(select(ChainLeaderApplication).where(
+        ChainLeaderApplication.platform_id == actor.provider_id,
+        ChainLeaderApplication.status == LeaderStatus.APPROVED)).all()
+    return sorted({a.enterprise for a in applications if a.enterprise.is_chain_leader},
+                  key=lambda e: e.name)
+
+
+def platform_workspace(actor: User, leader_id: int) -> tuple[Enterprise, list[SupplierView]]:
+    """The workspace of a 链主 that named the actor's provider as its platform (read only)."""
+    leader = next((e for e in platform_chains(actor) if e.id == leader_id), None)
+    if leader is None:
+        raise NotFound()
+    return leader, confirmed_suppliers(leader)
