@@ -300,3 +300,17 @@ def test_a_years_figures_hold_only_that_year(app, region_world, client):
     assert "县补贴" not in page and "¥3,000" not in page
     page = client.get("/stats/report?year=2026").get_data(as_text=True)
     assert "已拨付 ¥3,000" in page
+
+
+def test_a_period_starts_at_midnight_china_time_on_sqlite_too(app, region_world, make_need):
+    """Regression (issue 17): SQLite keeps UTC text without a zone, and the period's first
+    moment was passed in +08:00, so 01:00 on New Year's Day in China (17:00 UTC the day
+    before) fell into the previous year."""
+    with app.app_context():
+        enterprise = db.session.scalar(db.select(Enterprise).where(Enterprise.name == "丙企业"))
+    make_need(enterprise.id, title="元旦凌晨", created_at=at("2025-12-31", 17))
+    province = region_world["province"]
+    assert dashboard(app, province, start=date(2025, 1, 1),
+                     end=date(2025, 12, 31)).funnel.posted == 0
+    assert dashboard(app, province, start=date(2026, 1, 1),
+                     end=date(2026, 12, 31)).funnel.posted == 6

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -134,7 +134,9 @@ def _load_region_tree() -> None:
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, LOCAL_TZ)
+    """The first moment of ``day`` in China Standard Time, in UTC: SQLite keeps times as UTC
+    text without their zone, so a parameter in +08:00 would be compared eight hours off."""
+    return datetime.combine(day, time.min, LOCAL_TZ).astimezone(UTC)
 
 
 def _in_period(column, scope: Scope) -> list:
