@@ -40,6 +40,11 @@ class DefaultConfig:
     # owner out (a correct password from an address not itself throttled is let through).
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;20 per hour"
     LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"  # failed logins from one address
+    # Failed logins of one e-mail from anywhere: past this, a right password no longer opens
+    # the account but e-mails a one-time login link (a guarded login), so guessing from many
+    # addresses gets nowhere and the owner still gets in.
+    LOGIN_GUARD_PER_ACCOUNT = "50 per hour;200 per day"
+    LOGIN_LINK_MAX_AGE = 15 * 60
     REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
     PASSWORD_LIMIT_PER_ADDRESS = "10 per 15 minutes"  # wrong current passwords
     FORGOT_LIMIT_PER_ADDRESS = "10 per hour"  # reset links asked for (each sends an e-mail)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.logging import default_handler
 from flask_limiter import Limiter
+from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -189,6 +190,37 @@ def address_and_account() -> str:
     """One e-mail tried from one address: failures elsewhere do not count against it, so
     nobody can lock an account's owner out by failing logins from another address."""
     return f"{client_address()}|{submitted_account()}"
+
+
+def _guard_counts():
+    """(strategy, limits, key) of the failed logins of the form's e-mail from anywhere."""
+    limiter: Limiter = current_app.extensions["marketplace_limiter"]
+    return (limiter.limiter, parse_many(current_app.config["LOGIN_GUARD_PER_ACCOUNT"]),
+            f"{current_app.config['RATELIMIT_KEY_PREFIX']}/login-guard/{submitted_account()}")
+
+
+def login_guarded() -> bool:
+    """Whether the e-mail on the login form failed too often, from any addresses: then a
+    right password e-mails a login link instead of opening the account (README, Accounts)."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return False
+    strategy, limits, key = _guard_counts()
+    try:
+        return not all(strategy.test(limit, key) for limit in limits)
+    except Exception:  # the store is down: the other limits still hold (and swallow it too)
+        current_app.logger.exception("login guard: the limit store failed")
+        return False
+
+
+def count_login_failure() -> None:
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    strategy, limits, key = _guard_counts()
+    try:
+        for limit in limits:
+            strategy.hit(limit, key)
+    except Exception:
+        current_app.logger.exception("login guard: the limit store failed")
 
 
 def failed_form(response) -> bool:

@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "revoke_api_tokens": _l("撤销全部 API 令牌"),
     "request_password_reset": _l("申请重置密码"), "reset_password": _l("重置密码"),
     "force_password_reset": _l("强制重置密码"),
+    "login_link_sent": _l("发送登录链接（登录受保护）"), "login_by_link": _l("通过邮件链接登录"),
     # profiles
     "create_enterprise": _l("填写企业信息"), "update_enterprise": _l("修改企业信息"),
     "save_enterprise": _l("保存企业信息"), "view_enterprise": _l("查看企业信息"),

@@ -160,6 +160,7 @@ FORM_POSTS = [
     FormPost("auth.reset_password", "anon", "/auth/reset/{fz_reset_token}",
              {"password": "a-new-secret-77", "confirm": "a-new-secret-77", "keep_tokens": "y"}),
     FormPost("auth.login", "anon", "/auth/login", {"email": "{sme_email}", "password": PASSWORD}),
+    FormPost("auth.login_by_link", "anon", "/auth/login-link/{fz_login_token}"),
     FormPost("auth.change_password", "sme", "/auth/password",
              {"current_password": PASSWORD, "new_password": "a-new-secret-77",
               "confirm": "a-new-secret-77"}),
@@ -332,7 +333,7 @@ WORLD_PARTS = {
                   "fz_approved_claim"},
     "sme_tools": {"fz_diagnosis", "fz_token"},
     "ownership": {"fz_imported_code", "fz_ownership"},
-    "accounts": {"fz_signup_token", "fz_reset_token"},
+    "accounts": {"fz_signup_token", "fz_reset_token", "fz_login_token"},
     "impressions": {"fz_impressions"},
     "chains": {"fz_leader", "fz_invitation", "fz_chain_application", "fz_leader_application",
                "fz_supplier_code", "fz_message_text"},
@@ -546,8 +547,9 @@ def account_links(app, users: dict) -> dict:
     other SME user's password."""
     with app.app_context():
         signup = accounts.registration_token(accounts.Registration("li@example.com", "李明", "sme"))
-        reset = accounts.password_reset_token(db.session.get(User, users["sme_other"].id))
-        return {"fz_signup_token": signup, "fz_reset_token": reset}
+        other = db.session.get(User, users["sme_other"].id)
+        return {"fz_signup_token": signup, "fz_reset_token": accounts.password_reset_token(other),
+                "fz_login_token": accounts.login_token(other)}
 
 
 def impression_receipt(app, need_id: int, package_id: int) -> dict:

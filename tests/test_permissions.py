@@ -66,6 +66,7 @@ TABLE = [
     ("auth.reset_password", "GET", "/auth/reset/{reset_token}", ALL_200),
     ("auth.complete_registration", "GET", "/auth/register/{signup_token}",
      row(200, *[302] * 8)),
+    ("auth.login_by_link", "GET", "/auth/login-link/{login_token}", ALL_200),
     ("profiles.mine", "GET", "/profile/", row(302, 302, 302, 302, 302, 200, 200, 200, 200)),
     ("profiles.edit", "GET", "/profile/edit", row(302, 200, 200, 200, 200, 403, 403, 403, 403)),
     ("profiles.enterprise", "GET", "/profile/enterprise/{enterprise}", ENTERPRISE_VIEW),
@@ -239,6 +240,8 @@ TABLE = [
      row(302, 200, 403, 403, 403, 403, 403, 403, 403)),
     ("chains.invite", "POST", "/chains/invite", row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
     ("chains.message", "POST", "/chains/message", row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
+    ("chains.invite_upload", "POST", "/chains/invite/upload",
+     row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
     # a provider sees the chains whose 链主 named it as their platform (none here)
     ("chains.platform", "GET", "/chains/platform", PROVIDER_ONLY),
     # only the invited side confirms; the inviter reaches the state check (409)
@@ -473,6 +476,7 @@ def account_links(user_id: int) -> dict:
     from marketplace.services import accounts
 
     return {"reset_token": accounts.password_reset_token(db.session.get(User, user_id)),
+            "login_token": accounts.login_token(db.session.get(User, user_id)),
             "signup_token": accounts.registration_token(
                 accounts.Registration("li@example.com", "李明", "sme"))}
 

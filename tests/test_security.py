@@ -116,6 +116,41 @@ def test_failures_from_one_address_cannot_lock_the_owner_out(app, make_user, aut
     assert _login(app.test_client(), email, address="198.51.100.20").status_code == 429
 
 
+def test_guessing_one_account_from_many_addresses_guards_it(app, make_user, auth, caplog):
+    """Failures of one account from anywhere are counted too: past LOGIN_GUARD_PER_ACCOUNT
+    the right password no longer opens it but e-mails a one-time login link, and the page is
+    the same for a right and a wrong password (the guesser learns nothing)."""
+    from tests.test_auth import link_path, sent_mail
+
+    caplog.set_level(logging.INFO, logger="marketplace.email")
+    app.config["LOGIN_GUARD_PER_ACCOUNT"] = "4 per hour"
+    email = auth.email_of(make_user(role="gov", region_code="320505"))
+    for n in range(4):  # one failure from each of four addresses: no per-address limit fires
+        assert _login(app.test_client(), email, "wrong-password-1",
+                      address=f"203.0.113.{n + 1}").status_code == 200
+    wrong = _login(app.test_client(), email, "wrong-password-2", address="203.0.113.9")
+    owner = app.test_client()
+    right = _login(owner, email, address="198.51.100.20")
+    assert right.status_code == wrong.status_code == 200
+    def page(response) -> str:  # each client has its own CSRF token
+        return re.sub(r'name="csrf_token"[^>]*>', "", response.get_data(as_text=True))
+
+    assert page(right) == page(wrong)
+    assert "一次性登录链接" in right.get_data(as_text=True)
+    assert owner.get("/dashboard").status_code == 302  # not logged in
+    [mail] = sent_mail(caplog, to=email)  # for the right password only
+    assert mail["kind"] == "login_link"
+    assert "登录" in owner.get(link_path(mail)).get_data(as_text=True)  # a GET opens nothing
+    assert owner.get("/dashboard").status_code == 302
+    assert owner.post(link_path(mail)).status_code == 302
+    assert owner.get("/dashboard").status_code == 200
+    again = app.test_client().post(link_path(mail))  # once only
+    assert again.status_code == 302 and again.headers["Location"] == "/auth/login"
+    other = make_user()  # other accounts are not guarded
+    assert _login(app.test_client(), auth.email_of(other), address="203.0.113.1").status_code \
+        == 302
+
+
 def test_failed_logins_from_one_address_are_throttled(app, make_user, auth):
     app.config["LOGIN_LIMIT_PER_ADDRESS"] = "4 per minute"
     client = app.test_client()

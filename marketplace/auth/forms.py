@@ -23,6 +23,10 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("登录"))
 
 
+class LoginLinkForm(FlaskForm):
+    submit = SubmitField(_l("登录"))
+
+
 def _email_field() -> EmailField:
     return EmailField(
         _l("邮箱"),

@@ -15,10 +15,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..forms import apply_errors
+from ..security import count_login_failure, login_guarded
 from ..services import accounts
 from ..services.errors import ValidationFailed
 from ..views import safe_next, submit
@@ -26,6 +28,7 @@ from .forms import (
     ChoosePasswordForm,
     ForgotPasswordForm,
     LoginForm,
+    LoginLinkForm,
     PasswordForm,
     RegisterForm,
     ResetPasswordForm,
@@ -40,6 +43,14 @@ def _start_session(user) -> None:
     if lang:
         session["lang"] = lang
     login_user(user)
+
+
+GUARDED_LOGIN = _l("这个账号近期登录失败的次数过多。为保护账号，暂时只能通过邮件登录："
+                   "如果密码正确，我们已向账号邮箱发送了一次性登录链接（15 分钟内有效）。")
+
+
+def login_link(token: str) -> str:
+    return url_for("auth.login_by_link", token=token, _external=True)
 
 
 def reset_link(token: str) -> str:
@@ -112,14 +123,37 @@ def login():
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        guarded = login_guarded()
+        user = accounts.authenticate(form.email.data, form.password.data, guarded=guarded,
+                                     login_link=login_link)
         db.session.commit()  # the login, or the failed attempt, is audited either way
-        if user is None:
+        if guarded:  # the same answer whether the password was right: a guess learns nothing
+            form.form_errors.append(GUARDED_LOGIN)
+        elif user is None:
+            count_login_failure()
             form.form_errors.append(_("邮箱或密码不正确。"))
         else:
             _start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login-link/<token>", methods=["GET", "POST"])
+def login_by_link(token: str):
+    """A guarded login's e-mailed link: the GET shows a button (a mail scanner that follows
+    links opens nothing), the POST opens the account once."""
+    user = accounts.user_for_login_token(token)
+    if user is None:
+        flash(_("登录链接无效、已使用或已过期，请重新登录。"), "warning")
+        return redirect(url_for(".login"))
+    form = LoginLinkForm()
+    if form.validate_on_submit():
+        accounts.login_by_link(user)
+        db.session.commit()
+        _start_session(user)
+        flash(_("已通过邮件链接登录，这个账号在其他设备上的登录已失效。"), "success")
+        return redirect(url_for("main.dashboard"))
+    return _private(render_template("auth/login_link.html", form=form, user=user))
 
 
 @bp.route("/logout", methods=["POST"])

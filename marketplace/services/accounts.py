@@ -9,6 +9,9 @@ and maximum age):
 - **Registration** (``REGISTER_LINK_MAX_AGE``): the e-mail, name and role typed on the form.
   Nothing is stored until the reader of that mailbox opens the link and chooses a password, so
   the answer to a registration is the same whether the address had an account or not.
+- **Login link** (``LOGIN_LINK_MAX_AGE``): sent instead of a session when an account's
+  password was guessed at too often from anywhere (a guarded login); names the user and the
+  account's session token, which its use replaces, so it opens the account once.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ MAX_PASSWORD = 128
 UNUSABLE_PASSWORD_PREFIX = "!"
 RESET_SALT = "password-reset"
 SIGNUP_SALT = "registration"
+LOGIN_SALT = "login-link"
 # A link is one URL segment in an e-mail; anything longer was not made here.
 MAX_LINK_TOKEN = 1000
 COMMON_PASSWORDS = Path(__file__).parent.parent / "data" / "common_passwords.txt"
@@ -196,8 +200,12 @@ def create_account(actor: User | None, data: NewAccount) -> User:
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (same answer for every failure)."""
+def authenticate(email: str, password: str, *, guarded: bool = False,
+                 login_link: Callable[[str], str] | None = None) -> User | None:
+    """The active user with these credentials, or None (same answer for every failure).
+
+    ``guarded``: the account's password was guessed at too often; right credentials then
+    e-mail a one-time ``login_link`` instead of opening the account, and return None too."""
     user = find_user_by_email(email)
     if user is None:
         check_password_hash(_dummy_hash(), password)
@@ -210,9 +218,30 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password) or not user.active:
         audit.record(user, "login_failed", user)
         return None
+    if guarded:
+        notify.send_email(user.email, "login_link", _l("登录链接"), login_link(login_token(user)))
+        audit.record(user, "login_link_sent", user)
+        return None
     user.last_login_at = utcnow()
     audit.record(user, "login", user)
     return user
+
+
+def login_token(user: User) -> str:
+    return _signer(LOGIN_SALT).dumps({"user": user.id, "session": user.session_token})
+
+
+def user_for_login_token(token: str) -> User | None:
+    """The active user a login link was made for, while no session began since."""
+    return _user_from_link(_load(LOGIN_SALT, token, "LOGIN_LINK_MAX_AGE"), "session",
+                           lambda user: user.session_token)
+
+
+def login_by_link(user: User) -> None:
+    """The link was used: it and every other session of the account end here."""
+    user.end_sessions()
+    user.last_login_at = utcnow()
+    audit.record(user, "login_by_link", user)
 
 
 def change_password(user: User, current: str, new: str, keep_tokens: bool = False) -> None:
@@ -261,16 +290,20 @@ def password_reset_token(user: User) -> str:
 
 def user_for_reset_token(token: str) -> User | None:
     """The active user a reset link was made for, while the password it was made for holds."""
-    data = _load(RESET_SALT, token, "PASSWORD_RESET_MAX_AGE")
+    return _user_from_link(_load(RESET_SALT, token, "PASSWORD_RESET_MAX_AGE"), "password",
+                           _password_fingerprint)
+
+
+def _user_from_link(data, field: str, current: Callable[[User], str]) -> User | None:
+    """The active user a link's ``data`` names, while its ``field`` still equals
+    ``current(user)`` (else the link was used already, or the account changed since)."""
     if not isinstance(data, dict) or type(data.get("user")) is not int:
         return None
-    fingerprint = data.get("password")
+    carried = data.get(field)
     user = db.session.get(User, data["user"]) if 0 < data["user"] < 2**31 else None
-    if user is None or not user.active or not isinstance(fingerprint, str):
+    if user is None or not user.active or not isinstance(carried, str):
         return None
-    if not secrets.compare_digest(fingerprint, _password_fingerprint(user)):
-        return None  # used already, or the password changed since
-    return user
+    return user if secrets.compare_digest(carried, current(user)) else None
 
 
 def request_password_reset(email: str, reset_link: Callable[[str], str]) -> None:

@@ -23,7 +23,7 @@ log = logging.getLogger("marketplace.email")
 # Mails whose link is a key to an account (set a password, reset it): whoever reads the log
 # could use them.
 SECRET_LINK_KINDS = frozenset({"signup", "signup_existing", "password_reset",
-                               "password_reset_forced"})
+                               "password_reset_forced", "login_link"})
 
 
 class LoggingEmailBackend:
