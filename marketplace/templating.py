@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 LABELS = {
     "role": {"sme": _l("企业用户"), "provider": _l("服务商用户"), "gov": _l("政府用户"),
              "admin": _l("管理员")},
+    "token_scope": {"read": _l("只读"), "write": _l("读写")},
     "tier": {"enterprise": _l("企业级"), "industry": _l("行业级"), "regional": _l("区域级"),
              "provincial_cross": _l("省级双跨"), "national_specialized": _l("国家级特色专业型"),
              "national_cross": _l("国家级双跨")},

@@ -134,12 +134,14 @@ FIELD_LABELS = {
     "request_id": _l("对接申请"), "package_id": _l("方案包"), "rating": _l("评分"),
     "before": _l("原值"), "after": _l("新值"), "eligibility": _l("申请时的条件"),
     "role": _l("角色"), "event_id": _l("对接活动"), "pairs": _l("候选配对数"),
+    "token_scope": _l("令牌权限"), "lifetime_days": _l("有效期（天）"),
+    "kept_api_tokens": _l("保留 API 令牌"), "count": _l("数量"), "email": _l("邮箱"),
     "meetings": _l("洽谈场次"), "suppliers": _l("供应商数"),
 }
 # Values shown through the fixed labels of templating.LABELS.
 LABEL_KINDS = {"visibility": "visibility", "deployment": "deployment",
                "price_unit": "price_unit", "provider_tier": "tier",
-               "provider_standing": "standing", "role": "role"}
+               "provider_standing": "standing", "role": "role", "token_scope": "token_scope"}
 NOTHING = "—"
 
 
@@ -179,7 +181,7 @@ def object_url(entry: AuditEntry) -> str | None:
 def _names(model, codes) -> str:
     rows = db.session.scalars(select(model).where(model.code.in_(list(codes)))).all()
     found = {row.code: row.label for row in rows}
-    return "、".join(found.get(code, code) for code in codes) or NOTHING
+    return str(_l("、")).join(found.get(code, code) for code in codes) or NOTHING
 
 
 def value_text(name: str, value) -> str:

@@ -237,3 +237,16 @@ def test_dates_outside_the_trail_are_refused_beside_the_field(app, people, query
     page = login(app, people["admin"]).get("/admin/audit?" + query)
     assert page.status_code == 200
     assert "请填写 2000 年到 2099 年之间的日期。" in page.get_data(as_text=True)
+
+
+def test_token_entries_read_in_words(app, people):
+    """A token's scope is no quote's 服务范围, and every detail has a label."""
+    from marketplace.services import tokens
+
+    with app.app_context():
+        tokens.create_token(db.session.get(User, people["sme"].id), "对接系统", "read", 30)
+        db.session.commit()
+    page = login(app, people["admin"]).get("/admin/audit?action=create_api_token")
+    text = page.get_data(as_text=True)
+    assert "令牌权限" in text and "只读" in text and "有效期（天）" in text
+    assert "服务范围" not in text and "lifetime_days" not in text and "read<" not in text

@@ -71,7 +71,7 @@ def create_token(actor: User, name: str, scope: str = TokenScope.WRITE,
                      token_hash=hash_token(secret), scope=scope, expires_at=expires_at)
     db.session.add(token)
     db.session.flush()
-    audit.record(actor, "create_api_token", token, name=name, scope=scope,
+    audit.record(actor, "create_api_token", token, name=name, token_scope=scope,
                  lifetime_days=lifetime_days)
     return token, secret
 
