@@ -340,3 +340,34 @@ def test_the_leader_messages_its_confirmed_suppliers_and_its_platform_sees_them(
     assert "供应商的公开需求" in page and "供应商的私密需求" not in page
     other = client_of(app, other_provider).get("/chains/platform").get_data(as_text=True)
     assert "供应商的公开需求" not in other and "还没有链主把贵单位列为其平台" in other
+
+
+def test_invite_suppliers_from_a_spreadsheet(app, chain):
+    import io
+
+    with app.app_context():
+        approve_leader(chain)
+        leader, supplier = get(User, chain["leader"].id), get(User, chain["supplier"].id)
+        codes = [leader.enterprise.credit_code, supplier.enterprise.credit_code,
+                 get(User, chain["other"].id).enterprise.credit_code]
+    leader_page = client_of(app, chain["leader"])
+
+    def upload(rows: list[str]):
+        body = "统一社会信用代码,企业名称,留言\n" + "\n".join(rows) + "\n"
+        return leader_page.post("/chains/invite/upload", data={
+            "note": "欢迎加入", "file": (io.BytesIO(body.encode()), "suppliers.csv")})
+
+    with app.app_context():
+        before = counts()
+    refused = upload([f"{codes[0]},自己,", "91320505MA00000000,不存在,"])
+    assert refused.status_code == 400 and "没有可以邀请的企业" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert counts() == before  # nothing invited when no row can be
+    done = upload([f"{codes[1]},配套厂,请确认", f"{codes[1]},重复,", f"{codes[2]},另一家,"])
+    assert done.status_code == 302
+    with app.app_context():
+        invited = db.session.scalars(select(ChainMembership).order_by(ChainMembership.id)).all()
+        assert [(m.status, m.note) for m in invited] == [("invited", "请确认"),
+                                                         ("invited", "欢迎加入")]
+    page = leader_page.get("/chains/workspace").get_data(as_text=True)
+    assert "已向 2 家企业发出邀请" in page and "第 3 行" in page

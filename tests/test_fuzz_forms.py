@@ -149,6 +149,9 @@ PROGRAM_FORM = {"name": "虎丘区智改数转券", "policy_basis": "虎工信�
                 "min_tier": "", "verified_only": "y", "idempotency_key": ""}
 DIAGNOSIS_ANSWERS = {question.code: "b" for question in load_questionnaire().questions}
 UPLOAD = make_csv([good_row()])
+# the supplier list names the chain world's free enterprise (its code: Random(62))
+SUPPLIER_SHEET = ("统一社会信用代码,企业名称,留言\n"
+                  f"{creditcode.generate(random.Random(62), '320500')},链上企业2,欢迎\n").encode()
 FORM_POSTS = [
     FormPost("auth.register", "anon", "/auth/register",
              {"role": "sme", "display_name": "王芳", "email": "wang@example.com"}),
@@ -301,6 +304,8 @@ FORM_POSTS = [
     FormPost("chains.invite", "sme", "/chains/invite",
              {"credit_code": "{fz_supplier_code}", "note": "欢迎加入本集团产业链"}),
     FormPost("chains.message", "sme", "/chains/message", {"text": "{fz_message_text}"}),
+    FormPost("chains.invite_upload", "sme", "/chains/invite/upload", {"note": "{fz_message_text}"},
+             files={"file": (SUPPLIER_SHEET, "供应商名单.csv")}),
     FormPost("chains.membership_step", "sme_other", "/chains/memberships/{fz_invitation}/accept",
              {"reason": ""}),
     FormPost("chains.decide", "gov_city", "/chains/applications/{fz_chain_application}/decide",
@@ -518,7 +523,7 @@ def chain_world(app, users: dict, make_user) -> dict:
         chains.decide_application(city, approved, True, "")
         invitation = chains.invite_supplier(sme, other.enterprise.credit_code, "")
         made = []
-        for n in range(4):
+        for n in range(4):  # n = 2: the code SUPPLIER_SHEET names
             enterprise = Enterprise(
                 name=f"链上企业{n}", credit_code=creditcode.generate(random.Random(60 + n),
                                                                   "320500"),

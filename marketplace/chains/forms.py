@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -68,6 +69,14 @@ class JoinForm(FlaskForm):
                             validators=[DataRequired(_l("请选择链主企业。"))])
     note = _reason(_l("留言（选填）"))
     submit = SubmitField(_l("申请加入产业链"))
+
+
+class InviteSheetForm(FlaskForm):
+    file = FileField(_l("供应商名单（CSV 或 XLSX）"),
+                     description=_l("含“统一社会信用代码”列，可选“企业名称”“留言”列。"),
+                     validators=[FileRequired(_l("请选择要上传的文件。"))])
+    note = _reason(_l("留言（表中未填写留言的行使用）"))
+    submit = SubmitField(_l("上传并邀请"))
 
 
 class MessageForm(FlaskForm):

@@ -9,12 +9,14 @@ from sqlalchemy import select
 from .. import refchoices
 from ..extensions import db
 from ..models import LeaderStatus, Provider, Role
-from ..services import chains, profiles
+from ..security import accepts_upload
+from ..services import chains, imports, profiles
 from ..views import role_required, submit
 from .forms import (
     DecisionForm,
     DesignateForm,
     InviteForm,
+    InviteSheetForm,
     JoinForm,
     LeaderApplicationForm,
     MembershipStepForm,
@@ -89,7 +91,7 @@ def join():
 
 
 def _workspace_page(invite_form=None, step_form=None, failed_id=None, message_form=None,
-                    status: int = 200):
+                    sheet_form=None, status: int = 200):
     leader, suppliers = chains.workspace(current_user)
     history = chains.memberships_of(leader, as_leader=True)
     return render_template(
@@ -98,6 +100,7 @@ def _workspace_page(invite_form=None, step_form=None, failed_id=None, message_fo
         history=[m for m in history if m.status not in chains.MembershipStatus.OPEN],
         invite_form=invite_form or InviteForm(formdata=None),
         message_form=message_form or MessageForm(formdata=None),
+        sheet_form=sheet_form or InviteSheetForm(formdata=None),
         step_form=step_form or MembershipStepForm(formdata=None), failed_id=failed_id), status
 
 
@@ -115,6 +118,31 @@ def invite():
                                                        form.note.data or ""),
                   _("邀请已发送，等待对方确认。"), lambda _r: url_for(".workspace"))
     return done or _workspace_page(invite_form=form, status=400)
+
+
+@bp.route("/invite/upload", methods=["POST"])
+@accepts_upload
+@role_required(Role.SME)
+def invite_upload():
+    form = InviteSheetForm()
+    limit = imports.upload_limit()
+
+    def run():
+        file = form.file.data
+        sheet = imports.read_sheet(file.filename or "", file.read(limit + 1),
+                                   chains.SUPPLIER_COLUMNS, limit)
+        return chains.invite_from_sheet(current_user, sheet.rows, form.note.data or "")
+
+    done = submit(form, run, _sheet_summary, lambda _r: url_for(".workspace"))
+    return done or _workspace_page(sheet_form=form, status=400)
+
+
+def _sheet_summary(result: chains.SheetInvitations):
+    text = _("已向 %(n)d 家企业发出邀请。", n=result.invited)
+    if not result.problems:
+        return text, "success"
+    return text + _("%(m)d 行未邀请：%(rows)s", m=len(result.problems),
+                    rows=chains.row_problems_text(result.problems)), "warning"
 
 
 @bp.route("/message", methods=["POST"])

@@ -40,6 +40,7 @@ from ..models._base import utcnow
 from ..models.chains import may_decide_for
 from . import audit
 from .errors import IllegalTransition, NotAllowed, NotFound, ValidationFailed
+from .imports import Column
 from .notify import notify
 from .regions import region_ids_governed
 from .txn import begin_write
@@ -447,3 +448,64 @@ def platform_workspace(actor: User, leader_id: int) -> tuple[Enterprise, list[Su
     if leader is None:
         raise NotFound()
     return leader, confirmed_suppliers(leader)
+
+
+# --- inviting from a spreadsheet ---------------------------------------------------------------
+
+SUPPLIER_COLUMNS = (Column("credit_code", "统一社会信用代码"),
+                    Column("name", "企业名称", required=False),
+                    Column("note", "留言", required=False))
+
+
+@dataclass(frozen=True)
+class SheetInvitations:
+    invited: int
+    problems: tuple[tuple[int, str], ...]  # (row number, why it was not invited)
+
+
+def _row_problem(leader: Enterprise, code: str, seen: set[str]):
+    if code in seen:
+        return _l("与前面的行重复。")
+    supplier = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
+    if supplier is None:
+        return _l("平台上没有这个统一社会信用代码的企业。")
+    try:
+        _check_pair(leader, supplier, "credit_code")
+    except ValidationFailed as failure:
+        return next(iter(failure.errors.values()))
+    except IllegalTransition as refused:
+        return refused.message
+    return None
+
+
+def invite_from_sheet(actor: User, rows, default_note: str = "") -> SheetInvitations:
+    """Invite every supplier a spreadsheet names by credit code (read with
+    ``imports.read_sheet`` and ``SUPPLIER_COLUMNS``); rows that cannot be invited are listed,
+    the others invited. When no row can be, nothing is written."""
+    leader = actor.enterprise if actor.is_sme else None
+    if leader is None or not leader.is_chain_leader:
+        raise NotAllowed(_l("只有经认定的链主可以邀请供应商。"))
+    default_note = _text(default_note, "note")
+    seen: set[str] = set()
+    valid, problems = [], []
+    for number, cells in rows:
+        code = creditcode.normalize(cells.get("credit_code", ""))
+        problem = _row_problem(leader, code, seen)
+        seen.add(code)
+        if problem:
+            problems.append((number, str(problem)))
+        else:
+            note = "".join(c for c in cells.get("note", "") if c.isprintable()).strip()
+            valid.append((code, note[:TEXT_MAX] or default_note))
+    if not valid:
+        raise ValidationFailed({"file": _l("没有可以邀请的企业：%(rows)s",
+                                           rows=row_problems_text(problems))})
+    for code, note in valid:
+        invite_supplier(actor, code, note)
+    return SheetInvitations(len(valid), tuple(problems))
+
+
+def row_problems_text(problems, shown: int = 5) -> str:
+    text = "；".join(str(_l("第 %(row)d 行：%(reason)s", row=n, reason=why))
+                    for n, why in problems[:shown])
+    return text + ("……" if len(problems) > shown else "")

@@ -121,10 +121,17 @@ def _refuse(message) -> ValidationFailed:
 def read_demand_list(filename: str, content: bytes, max_bytes: int | None = None) -> Sheet:
     """The rows of an uploaded demand list, or ValidationFailed on ``file`` saying why the
     file cannot be read at all."""
+    return read_sheet(filename, content, COLUMNS, max_bytes)
+
+
+def read_sheet(filename: str, content: bytes, columns: Sequence[Column],
+               max_bytes: int | None = None) -> Sheet:
+    """The rows of an uploaded CSV or XLSX with ``columns`` (found by their headings; the
+    first column's heading marks the heading row), or ValidationFailed on ``file``."""
     file_format = _file_format(filename, content, max_bytes or upload_limit())
     try:
         table = _xlsx_rows(content) if file_format == "xlsx" else _csv_rows(content)
-        return Sheet(file_format, _rows_by_heading(table))
+        return Sheet(file_format, _rows_by_heading(table, columns))
     except ValidationFailed:
         raise
     except Exception:  # anything a malformed upload makes a parser raise
@@ -246,13 +253,14 @@ def _heading_key(text: str) -> str:
     return key.casefold()
 
 
-def _rows_by_heading(table: Iterable[tuple[int, list[str]]]) -> list[tuple[int, dict[str, str]]]:
+def _rows_by_heading(table: Iterable[tuple[int, list[str]]],
+                     columns: Sequence[Column]) -> list[tuple[int, dict[str, str]]]:
     rows = iter(table)
-    wanted = {_heading_key(c.heading): c.field for c in COLUMNS}
+    wanted = {_heading_key(c.heading): c.field for c in columns}
     positions: dict[str, int] = {}
     for seen, (_number, cells) in enumerate(rows):
         keys = [_heading_key(cell) for cell in cells]
-        if _heading_key(COLUMNS[0].heading) in keys:
+        if _heading_key(columns[0].heading) in keys:
             for index, key in enumerate(keys):
                 if key in wanted and wanted[key] not in positions:
                     positions[wanted[key]] = index
@@ -261,20 +269,21 @@ def _rows_by_heading(table: Iterable[tuple[int, list[str]]]) -> list[tuple[int, 
             break
     if not positions:
         raise _refuse(_l("找不到表头行：请使用模板，表头包括 %(names)s。",
-                         names="、".join(c.heading for c in COLUMNS if c.required)))
-    missing = [c.heading for c in COLUMNS if c.required and c.field not in positions]
+                         names="、".join(c.heading for c in columns if c.required)))
+    missing = [c.heading for c in columns if c.required and c.field not in positions]
     if missing:
         raise _refuse(_l("缺少这些列：%(names)s。", names="、".join(missing)))
-    return _data_rows(rows, positions)
+    return _data_rows(rows, positions, columns)
 
 
-def _data_rows(rows, positions: dict[str, int]) -> list[tuple[int, dict[str, str]]]:
+def _data_rows(rows, positions: dict[str, int],
+               columns: Sequence[Column]) -> list[tuple[int, dict[str, str]]]:
     data = []
     for number, cells in rows:
         values = {f: cells[i] if i < len(cells) else "" for f, i in positions.items()}
         if not any(values.values()):
             continue
-        data.append((number, {c.field: values.get(c.field, "") for c in COLUMNS}))
+        data.append((number, {c.field: values.get(c.field, "") for c in columns}))
         if len(data) > MAX_ROWS:
             raise _refuse(_l("一次最多导入 %(n)d 行，请拆分文件。", n=MAX_ROWS))
     if not data:
