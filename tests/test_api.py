@@ -803,6 +803,8 @@ def test_region_statistics_for_officials_of_the_region(world):
     county = apis["gov_county"].get("/stats/region").json
     assert county["region"]["code"] == "320505"
     assert county["enterprises"] == 2 and county["needs"] == 3
+    assert set(county["definitions"]) == {"needs", "open_needs", "providers_serving"}
+    assert "公开和非公开" in county["definitions"]["needs"]  # what it counts (issue 17)
     other = apis["gov_other_county"].get("/stats/region").json
     assert other["enterprises"] == 0 and other["needs"] == 0
     assert apis["gov_city"].get("/stats/region").json["needs"] == 3

@@ -107,3 +107,19 @@ def test_the_pages_say_what_their_need_counts_count(app, client, make_user):
     exported = client.get("/stats/export/funnel.csv").get_data().decode("utf-8-sig")
     assert "# 口径" not in exported.splitlines()[1]  # the filters come first
     assert "在获得过报价的需求中" in exported
+
+
+def test_providers_serving_the_region_are_counted_alike_everywhere(app, make_provider,
+                                                                    make_user):
+    """Regression (issue 17): the official's dashboard left out providers serving everywhere
+    (no region listed) while 地区统计 counted them; both now use one definition."""
+    make_provider(name="全省服务商")
+    make_provider(name="不限地区服务商", regions=())
+    make_provider(name="南京服务商", regions=("320100",))
+    official = make_user(role="gov", region_code="320505")
+    with app.app_context():
+        actor = db.session.get(User, official.id)
+        from marketplace.services.overview import gov_overview
+
+        assert gov_overview(actor)["providers_serving"] == 2
+        assert statistics.supply(statistics.scope_for(actor)).providers == 2

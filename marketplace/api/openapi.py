@@ -171,7 +171,8 @@ SCHEMAS = {
         "next_cursor": nullable(STR),
     }),
     "RegionStats": obj({"region": ref("Region"), "enterprises": INT, "needs": INT,
-                        "open_needs": INT, "providers_serving": INT, "claims_ready": INT}),
+                        "open_needs": INT, "providers_serving": INT, "claims_ready": INT,
+                        "definitions": {"type": "object", "additionalProperties": STR}}),
 }
 
 DESCRIPTION = """\

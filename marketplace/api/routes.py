@@ -16,6 +16,7 @@ from ..forms import MAX_YUAN
 from ..models import Deployment, Need, NeedStatus, Package, PackageStatus, Role, Visibility
 from ..services import matching, needs, packages, subsidies
 from ..services.deals import MAX_QUOTE_FEN, today
+from ..services.figures import FIGURES
 from ..services.overview import gov_overview
 from ..services.search import run_search
 from . import MAX_ID, operation, route, serialize
@@ -355,6 +356,10 @@ def region_stats():
         "enterprises": overview["enterprises"], "needs": overview["needs"],
         "open_needs": overview["open_needs"], "providers_serving": overview["providers_serving"],
         "claims_ready": overview["claims_ready"],
+        # what each count counts (口径), in the caller's language
+        "definitions": {name: str(FIGURES[key].definition) for name, key in (
+            ("needs", "region_needs"), ("open_needs", "region_open_needs"),
+            ("providers_serving", "providers_serving"))},
     })
 
 

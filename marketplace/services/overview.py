@@ -12,12 +12,10 @@ from ..models import (
     Package,
     PackageStatus,
     Provider,
-    Region,
-    Standing,
     User,
     Visibility,
 )
-from . import matching, subsidies
+from . import matching, statistics, subsidies
 from .accounts import count_users_by_role
 from .figures import kept
 from .packages import package_card_details, public_packages
@@ -67,20 +65,12 @@ def gov_overview(user: User) -> dict:
         "enterprises": _count(select(Enterprise).where(in_region, ~Enterprise.is_chain_leader)),
         "needs": _count(needs),
         "open_needs": _count(needs.where(Need.status == NeedStatus.OPEN)),
-        "providers_serving": _count(
-            select(Provider).where(Provider.verified, Provider.standing != Standing.ELIMINATED,
-                                   Provider.regions_served.any(
-                                       _region_or_ancestor(user, governed)))
-        ),
+        # the statistics' definition (FIGURES["providers_serving"]): those serving everywhere
+        # count too
+        "providers_serving": statistics.supply(statistics.scope_for(user)).providers,
         "recent_needs": db.session.scalars(needs.order_by(Need.created_at.desc()).limit(8)).all(),
         "claims_ready": len(subsidies.claims_for(user, subsidies.ClaimFilter(ready_only=True))),
     }
-
-
-def _region_or_ancestor(user: User, governed: set[int]):
-    """A provider serves the official's area if it serves a region in it or above it."""
-    above = {r.id for r in user.region.ancestors_and_self()} if user.region else set()
-    return Region.id.in_(governed | above)
 
 
 def admin_overview() -> dict:
