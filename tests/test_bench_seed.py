@@ -24,6 +24,8 @@ from marketplace.bench.seed import (
 )
 from marketplace.extensions import db
 from marketplace.models import (
+    ChainLeaderApplication,
+    ChainMembership,
     ClaimStatus,
     DealRequest,
     Enterprise,
@@ -102,6 +104,14 @@ def test_seed_fills_an_empty_database_consistently(ctx, client):
     assert covered == set(counties) and len(counties) == 95
     codes = db.session.scalars(select(Enterprise.credit_code)).all()
     assert all(creditcode.is_valid(code) for code in codes) and len(set(codes)) == len(codes)
+    # 链式转型 as its flows leave it: every leader approved, every chain member confirmed
+    assert set(db.session.scalars(select(ChainLeaderApplication.enterprise_id).where(
+        ChainLeaderApplication.status == "approved"))) == set(db.session.scalars(
+            select(Enterprise.id).where(Enterprise.is_chain_leader)))
+    assert set(db.session.execute(select(ChainMembership.supplier_id, ChainMembership.leader_id)
+                                  .where(ChainMembership.status == "confirmed"))) == set(
+        db.session.execute(select(Enterprise.id, Enterprise.chain_leader_id)
+                           .where(Enterprise.chain_leader_id.is_not(None))))
 
     statuses = set(db.session.scalars(select(Order.status)))
     assert statuses == {"placed", "delivered", "disputed", "accepted", "cancelled"}

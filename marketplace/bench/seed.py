@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import time
 from bisect import bisect
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
@@ -68,7 +69,8 @@ CLAIM_WEIGHTS_ACCEPTED = {"paid": 50, "approved": 25, "reserved": 18, "rejected"
 HOLDING = ("reserved", "approved", "paid")
 # The insert order: every table after those it points to.
 TABLES = (
-    "enterprises", "providers", "provider_regions", "users", "packages",
+    "enterprises", "chain_leader_applications", "chain_memberships", "providers",
+    "provider_regions", "users", "packages",
     "package_scenario_levels", "package_industries", "needs", "deal_requests", "quotes",
     "orders", "reviews", "match_feedback", "subsidy_programs", "subsidy_claims",
     "subsidy_ledger",
@@ -204,6 +206,7 @@ class Planner:
 
     def plan(self) -> Plan:
         self.plan_enterprises()
+        self.plan_chains()
         self.plan_providers()
         self.plan_packages()
         self.plan_users()
@@ -263,6 +266,28 @@ class Planner:
             cluster_code=cluster, chain_leader_id=chain_leader, is_chain_leader=leader,
             created_at=self.ago(HISTORY_DAYS + 30, HISTORY_DAYS - 60), updated_at=self.now,
             _county=county))
+
+    def plan_chains(self) -> None:
+        """链式转型 as its flows leave it (services.chains): each leader with an approved
+        application, each SME of a chain with a confirmed membership."""
+        suppliers = Counter(e["chain_leader_id"] for e in self.enterprises)
+        for e in self.enterprises:
+            decided = min(self.now, e["created_at"] + timedelta(days=30))
+            if e["is_chain_leader"]:
+                self.out.add(
+                    "chain_leader_applications", id=self.out.next_id("chain_leader_applications"),
+                    enterprise_id=e["id"], status="approved", revenue_wan=e["revenue_wan"],
+                    supplier_count=suppliers[e["id"]], platform_id=None, evidence="",
+                    designated=False, submitted_by_id=None, decided_by_id=None,
+                    decided_at=decided, reason="", revoked_by_id=None, revoked_at=None,
+                    revoke_reason="", created_at=e["created_at"], updated_at=decided)
+            elif e["chain_leader_id"]:
+                self.out.add(
+                    "chain_memberships", id=self.out.next_id("chain_memberships"),
+                    leader_id=e["chain_leader_id"], supplier_id=e["id"], status="confirmed",
+                    note="", asked_by_id=None, answered_by_id=None, answered_at=decided,
+                    answer_reason="", joined_at=decided, ended_by_id=None, ended_at=None,
+                    end_reason="", created_at=e["created_at"], updated_at=decided)
 
     def plan_providers(self) -> None:
         rng = self.rng
