@@ -22,8 +22,15 @@ from .models import (
     Cluster,
     Enterprise,
     Industry,
+    MatchEvent,
+    Need,
+    Order,
+    Package,
+    Provider,
     ScenarioLevel,
     SizeClass,
+    SubsidyClaim,
+    SubsidyProgram,
 )
 from .services.regions import region_by_code
 from .templating import label, money
@@ -157,8 +164,33 @@ def action_label(action: str) -> str:
 
 
 def object_label(entry: AuditEntry) -> str:
+    """The kind of object, its id and, where it has one, its name (as it is now)."""
     kind = str(OBJECT_LABELS.get(entry.object_type, entry.object_type))
-    return f"{kind} #{entry.object_id}" if entry.object_id else kind
+    if not entry.object_id:
+        return kind
+    name = object_name(entry.object_type, entry.object_id)
+    return f"{kind} #{entry.object_id}" + (f" {name}" if name else "")
+
+
+NAMED = {"need": (Need, "title"), "package": (Package, "title"),
+         "enterprise": (Enterprise, "name"), "provider": (Provider, "name"),
+         "subsidyprogram": (SubsidyProgram, "name"), "matchevent": (MatchEvent, "title")}
+
+
+def object_name(object_type: str, object_id: int) -> str:
+    """What a person calls the object: a need's title, a program's name, a claim's enterprise
+    and program, an order's need; "" for objects without a name or no longer there."""
+    if object_type in NAMED:
+        model, attribute = NAMED[object_type]
+        found = db.session.get(model, object_id)
+        return getattr(found, attribute) if found is not None else ""
+    if object_type == "subsidyclaim":
+        claim = db.session.get(SubsidyClaim, object_id)
+        return f"{claim.enterprise.name} · {claim.program.name}" if claim is not None else ""
+    if object_type == "order":
+        order = db.session.get(Order, object_id)
+        return order.need.title if order is not None else ""
+    return ""
 
 
 def field_label(name: str) -> str:

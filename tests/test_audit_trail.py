@@ -226,6 +226,8 @@ def test_the_demo_shows_a_snapshot_and_audited_edits(app):
     trail = official("city@demo.zgsz.cn").get("/admin/audit").get_data(as_text=True)
     for action in ("修改需求", "修改报价", "修改企业信息"):
         assert f"{ROW}{action}<" in trail, action
+    # the object by its name, linked (issue 17: lines read "subsidyprogram #2")
+    assert "智改数转普惠补贴（市级）</a>" in trail
     admin_trail = official("admin@demo.zgsz.cn").get("/admin/audit").get_data(as_text=True)
     assert f"{ROW}修改方案包<" in admin_trail
 
