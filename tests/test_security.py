@@ -662,3 +662,16 @@ def test_stored_markup_is_always_shown_escaped(app, world, make_need, make_packa
 def test_error_pages_escape_what_was_asked_for(client):
     page = client.get("/needs/%3Cscript%3Ealert(1)%3C/script%3E").get_data(as_text=True)
     assert "<script>alert(1)" not in page
+
+
+def test_no_template_has_inline_styles_or_handlers():
+    """The CSP refuses inline styles and event handlers, so a page that has one breaks in the
+    browser (only the browser journeys would see it); the templates must have none."""
+    from pathlib import Path
+
+    inline = re.compile(r"""<[^>]*\s(?:style|on[a-z]+)\s*=\s*["']""", re.IGNORECASE)
+    templates = Path(__file__).parent.parent / "marketplace" / "templates"
+    found = [f"{path.relative_to(templates)}: {match.group(0)[:60]}"
+             for path in sorted(templates.rglob("*.html"))
+             for match in inline.finditer(path.read_text(encoding="utf-8"))]
+    assert not found
