@@ -242,8 +242,6 @@ TABLE = [
     ("chains.message", "POST", "/chains/message", row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
     ("chains.invite_upload", "POST", "/chains/invite/upload",
      row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
-    ("chains.invite_upload", "POST", "/chains/invite/upload",
-     row(302, 400, 403, 403, 403, 403, 403, 403, 403)),
     # a provider sees the chains whose 链主 named it as their platform (none here)
     ("chains.platform", "GET", "/chains/platform", PROVIDER_ONLY),
     # only the invited side confirms; the inviter reaches the state check (409)
