@@ -332,8 +332,9 @@ def auth(client, app):
 # locking or concurrency differs between the two databases run again, which keeps the whole run
 # within minutes. A module added here runs on both.
 POSTGRES_MODULES = {
-    "test_audit_trail", "test_backup", "test_bench_seed", "test_changes", "test_deals",
-    "test_eligibility", "test_events", "test_free_trials", "test_imports", "test_list_filters",
+    "test_audit_trail", "test_backup", "test_bench_seed", "test_chains", "test_changes",
+    "test_deals", "test_eligibility", "test_events", "test_free_trials", "test_imports",
+    "test_list_filters",
     "test_milestones", "test_multiworker", "test_overview", "test_ownership", "test_ranking",
     "test_recommendations", "test_schema", "test_search_pages", "test_security", "test_stats",
     "test_subsidies", "test_subsidy_model", "test_subsidy_pages",

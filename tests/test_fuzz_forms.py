@@ -624,12 +624,13 @@ def matchmaking_world(app, users: dict, make_provider) -> dict:
 
 
 def client_for(app, users: dict, role: str):
-    """A new client, logged in as ``role`` (the password is reset: a fuzzed password change
-    may have succeeded before)."""
+    """A new client, logged in as ``role`` (the password is reset and the account enabled: in
+    the PostgreSQL pass's one world an earlier row may have changed or disabled them)."""
     client = app.test_client()
     if role != "anon":
         with app.app_context():
-            db.session.get(User, users[role].id).password_hash = hash_password(PASSWORD)
+            user = db.session.get(User, users[role].id)
+            user.password_hash, user.active = hash_password(PASSWORD), True
             db.session.commit()
         assert AuthActions(client, app).login(users[role]).status_code == 302
     return client
