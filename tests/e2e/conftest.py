@@ -81,6 +81,7 @@ def _settings(workdir: Path) -> dict:
         "MATCHING_DIR": str(workdir / "matching"),
         "MATCHING_SYNC_SECONDS": 0,  # a need posted a moment ago is recommended for at once
         "PASSWORD_HASH_METHOD": FAST_HASH,
+        "EMAIL_LOG_LINKS": "true",  # the journeys follow the mailed links from the server log
     }
 
 

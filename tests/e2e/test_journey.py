@@ -250,9 +250,9 @@ def test_sme_buys_a_subsidised_package_and_the_official_pays(journey, world, liv
     open_menu(page, "政府工作", "地区统计")
     expect(page.get_by_role("heading", name=re.compile("地区统计 · .*虎丘区"))).to_be_visible()
 
-    def figure(title: str):
+    def figure(title: str):  # the title, then the ⓘ that shows its 口径 on hover
         return page.locator(".card-body").filter(
-            has=page.get_by_text(title, exact=True)).locator(".fs-3")
+            has=page.get_by_text(re.compile(rf"^{re.escape(title)}\s*ⓘ?$"))).locator(".fs-3")
 
     expect(figure("发布需求")).to_have_text("1")
     expect(figure("已对接")).to_have_text("1")
