@@ -3,8 +3,8 @@ province, with filters, drill-down, exports and the refusals."""
 
 import csv
 import io
-from urllib.parse import unquote
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
